@@ -1,0 +1,27 @@
+//! checksig: verify a directory against its checksum manifest (`sha1sum.txt`), fast and
+//! safely.
+//!
+//! The Rust API is the library; the C ABI ([`ffi`]) and the Python module wrap it and
+//! add no logic of their own.
+//!
+//! ```no_run
+//! use checksig::{check, Options};
+//! let report = check("/data".as_ref(), &Options::default())?;
+//! for failure in &report.failures {
+//!     eprintln!("{}", String::from_utf8_lossy(&failure.message()));
+//! }
+//! # Ok::<(), checksig::Error>(())
+//! ```
+//!
+//! Modules, one concern each: [`manifest`] parses, [`paths`] resolves names inside the
+//! root, [`verify`] runs the worker pool, [`report`] holds the outcome and its messages,
+//! [`ffi`] is the C ABI (the only `unsafe` code).
+
+pub mod ffi;
+pub mod manifest;
+pub mod paths;
+pub mod report;
+pub mod verify;
+
+pub use report::{Error, Failure, Reason, Report};
+pub use verify::{check, check_with, Control, Options, Progress, DEFAULT_MANIFEST};

@@ -1,0 +1,237 @@
+//! What a check returns: the per-file outcome as data, and the messages built from it.
+//!
+//! Messages are bytes, not `String`: paths on Unix are bytes and may not be UTF-8.
+//! Every failure reads `"<path>" - <reason>`, one per line, in manifest order; the
+//! mismatch line is exactly the Go library's (`"<root_dir>/<name>" - mismatch`).
+
+use std::fmt;
+use std::io;
+
+use crate::manifest::{ManifestError, DIGEST_LEN};
+
+/// Why one manifest entry failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// The file's digest differs from the manifest's.
+    Mismatch,
+    /// The file does not exist.
+    NoSuchFile,
+    /// A directory, FIFO, socket or device: never read.
+    NotRegularFile,
+    /// Absolute, or climbs out of the root with `..`: never opened.
+    OutsideRoot,
+    /// Opening or reading failed; the OS's reason.
+    ReadError(String),
+}
+
+impl Reason {
+    /// A stable number per kind, the C ABI's `checksig_reason`.
+    pub fn code(&self) -> u32 {
+        match self {
+            Reason::Mismatch => 1,
+            Reason::NoSuchFile => 2,
+            Reason::NotRegularFile => 3,
+            Reason::OutsideRoot => 4,
+            Reason::ReadError(_) => 5,
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Mismatch => f.write_str("mismatch"),
+            Reason::NoSuchFile => f.write_str("no such file"),
+            Reason::NotRegularFile => f.write_str("not a regular file"),
+            Reason::OutsideRoot => f.write_str("outside the root directory"),
+            Reason::ReadError(why) => write!(f, "read error: {why}"),
+        }
+    }
+}
+
+/// One failing manifest entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// `root_dir` joined with the name as written: what messages show.
+    pub path: Vec<u8>,
+    /// The manifest line the entry came from (1-based).
+    pub line: u32,
+    pub reason: Reason,
+    /// The digest the manifest lists.
+    pub expected: [u8; DIGEST_LEN],
+    /// The digest computed, when the file could be read (so only for `Mismatch`).
+    pub actual: Option<[u8; DIGEST_LEN]>,
+}
+
+impl Failure {
+    /// `"<path>" - <reason>`.
+    pub fn message(&self) -> Vec<u8> {
+        let mut line = quote_path(&self.path);
+        line.extend_from_slice(format!(" - {}", self.reason).as_bytes());
+        line
+    }
+}
+
+/// The outcome of a check that ran to the end.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Manifest entries (checksum lines).
+    pub entries: u64,
+    /// Entries whose file was read and matched.
+    pub matched: u64,
+    /// Entries skipped because the file is missing and `ignore_missing` was set.
+    pub skipped: u64,
+    /// Every failing entry, in manifest order.
+    pub failures: Vec<Failure>,
+}
+
+impl Report {
+    /// True when every entry that was not skipped matched.
+    pub fn is_ok(&self) -> bool {
+        self.failures.is_empty()
+    }
+
+    /// Every failure's line, joined by `\n`; `None` when the check passed.
+    pub fn message(&self) -> Option<Vec<u8>> {
+        if self.failures.is_empty() {
+            return None;
+        }
+        let mut message = Vec::new();
+        for (i, failure) in self.failures.iter().enumerate() {
+            if i > 0 {
+                message.push(b'\n');
+            }
+            message.extend_from_slice(&failure.message());
+        }
+        Some(message)
+    }
+}
+
+/// Why a check could not produce a per-file report at all.
+#[derive(Debug)]
+pub enum Error {
+    /// The root directory cannot be used.
+    Root { root: Vec<u8>, error: io::Error },
+    /// The manifest is missing, unreadable or malformed.
+    Manifest { path: Vec<u8>, error: ManifestError },
+    /// Every entry was a missing file skipped by `ignore_missing`: nothing was verified,
+    /// which GNU also treats as a failure.
+    NothingVerified { path: Vec<u8> },
+    /// The caller cancelled the check.
+    Cancelled,
+    /// A bug: a panic inside the library, caught at its boundary.
+    Internal(String),
+}
+
+impl Error {
+    /// The message, as bytes (paths need not be UTF-8).
+    pub fn message(&self) -> Vec<u8> {
+        let (path, reason) = match self {
+            Error::Root { root, error } => (
+                root,
+                format!("cannot open root directory: {}", os_reason(error)),
+            ),
+            Error::Manifest { path, error } => (path, error.to_string()),
+            Error::NothingVerified { path } => (
+                path,
+                "no file was verified (every listed file is missing)".into(),
+            ),
+            Error::Cancelled => return b"check cancelled".to_vec(),
+            Error::Internal(why) => return format!("internal error: {why}").into_bytes(),
+        };
+        let mut message = quote_path(path);
+        message.extend_from_slice(b" - ");
+        message.extend_from_slice(reason.as_bytes());
+        message
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&String::from_utf8_lossy(&self.message()))
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// The OS's words for an I/O error, without Rust's ` (os error N)` suffix.
+pub fn os_reason(error: &io::Error) -> String {
+    let text = error.to_string();
+    match text.find(" (os error ") {
+        Some(cut) => text[..cut].to_string(),
+        None => text,
+    }
+}
+
+/// `"path"`. A path holding a line break would split the one-failure-per-line message,
+/// so such a path is escaped as GNU escapes names (`\\`, `\n`, `\r`); any other path is
+/// shown byte for byte, as the Go library did.
+pub fn quote_path(path: &[u8]) -> Vec<u8> {
+    let mut quoted = Vec::with_capacity(path.len() + 2);
+    quoted.push(b'"');
+    if path.iter().any(|&b| b == b'\n' || b == b'\r') {
+        for &byte in path {
+            match byte {
+                b'\\' => quoted.extend_from_slice(b"\\\\"),
+                b'\n' => quoted.extend_from_slice(b"\\n"),
+                b'\r' => quoted.extend_from_slice(b"\\r"),
+                other => quoted.push(other),
+            }
+        }
+    } else {
+        quoted.extend_from_slice(path);
+    }
+    quoted.push(b'"');
+    quoted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_lines() {
+        let cases: &[(&[u8], Reason, &[u8])] = &[
+            (b"/d/a.log", Reason::Mismatch, b"\"/d/a.log\" - mismatch"),
+            (b"/d/x", Reason::NoSuchFile, b"\"/d/x\" - no such file"),
+            (
+                b"/d/p",
+                Reason::NotRegularFile,
+                b"\"/d/p\" - not a regular file",
+            ),
+            (
+                b"/d/../x",
+                Reason::OutsideRoot,
+                b"\"/d/../x\" - outside the root directory",
+            ),
+            (
+                b"/d/r",
+                Reason::ReadError("Permission denied".into()),
+                b"\"/d/r\" - read error: Permission denied",
+            ),
+            (
+                b"/d/a\nb\\c",
+                Reason::Mismatch,
+                b"\"/d/a\\nb\\\\c\" - mismatch",
+            ),
+            (b"/d/a\\b", Reason::Mismatch, b"\"/d/a\\b\" - mismatch"),
+            (b"/d/\xff", Reason::Mismatch, b"\"/d/\xff\" - mismatch"),
+        ];
+        for (path, reason, expected) in cases {
+            let failure = Failure {
+                path: path.to_vec(),
+                line: 1,
+                reason: reason.clone(),
+                expected: [0; DIGEST_LEN],
+                actual: None,
+            };
+            assert_eq!(failure.message(), *expected);
+        }
+    }
+
+    #[test]
+    fn os_reason_drops_the_error_number() {
+        let error = io::Error::from_raw_os_error(libc::ENOENT);
+        assert_eq!(os_reason(&error), "No such file or directory");
+    }
+}

@@ -1,0 +1,515 @@
+//! The check itself: read the manifest, hash every listed file on a pool of workers,
+//! compare, and report every failure in manifest order.
+//!
+//! The phases, each bounded in memory and open files:
+//!
+//! 1. **Plan.** Parse the manifest, resolve every name (refusing those outside the root)
+//!    and group entries naming the same file, so each file is hashed at most once.
+//! 2. **Size.** `stat` every file on the workers. Missing files, directories and other
+//!    non-regular files fail here without ever being opened; the sizes give the byte
+//!    total for progress and the order of phase 3.
+//! 3. **Hash.** Feed file indices, largest first, through a bounded channel to `jobs`
+//!    scoped workers. Largest first keeps one big file listed last from running alone
+//!    at the end while the other cores idle. Each worker holds one file open at a time
+//!    and reuses one buffer; results come back tagged with the file index, so the
+//!    report's order does not depend on which thread finished first.
+//!
+//! Scoped threads are joined before `check` returns: no thread outlives a call, so a
+//! process may fork after a check, and nothing is left running at exit.
+
+use std::borrow::Cow;
+use std::ffi::OsStr;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read};
+use std::num::NonZeroUsize;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::thread;
+
+use crossbeam_channel::{bounded, unbounded};
+use sha1::{Digest, Sha1};
+
+use crate::manifest::{read_manifest, Entry, ManifestError, DIGEST_LEN};
+use crate::paths::{display_join, resolve};
+use crate::report::{os_reason, Error, Failure, Reason, Report};
+
+/// The manifest looked for when the caller names none.
+pub const DEFAULT_MANIFEST: &str = "sha1sum.txt";
+
+/// Size of each worker's read buffer: large enough that per-read overhead vanishes on
+/// big files, small enough to stay in L2 while it is hashed.
+const READ_BUFFER_LEN: usize = 256 * 1024;
+
+/// Files at least this large are read by a helper thread while the worker hashes the
+/// previous chunk: SHA-1 of one file is sequential, so overlapping the copy out of the
+/// page cache with the hashing is the only way to make it faster.
+const PIPELINE_MIN_LEN: u64 = 16 * 1024 * 1024;
+
+/// Chunk size of the pipelined reader, and how many chunks may be in flight.
+const PIPELINE_CHUNK_LEN: usize = 1024 * 1024;
+const PIPELINE_DEPTH: usize = 3;
+
+/// How many files a worker sizes per grab in phase 2: amortises the shared counter.
+const SIZE_BATCH: usize = 256;
+
+/// What a caller may choose.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The manifest's path, relative to the root unless absolute.
+    pub manifest: PathBuf,
+    /// Worker threads (files read at once); `None` for one per available core. Use 1 on
+    /// a spinning disk, where parallel readers make the head seek back and forth.
+    pub jobs: Option<NonZeroUsize>,
+    /// GNU's `--ignore-missing`: a missing file is skipped, not a failure. A check that
+    /// verified nothing at all still fails.
+    pub ignore_missing: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            manifest: PathBuf::from(DEFAULT_MANIFEST),
+            jobs: None,
+            ignore_missing: false,
+        }
+    }
+}
+
+/// Shared between a running check and whoever watches it: progress counters and the
+/// cancel flag. Every field is an atomic so another thread may read or set it at any
+/// time without locking the workers.
+#[derive(Debug, Default)]
+pub struct Control {
+    /// Set to stop: workers look at it between files and between reads.
+    cancel: AtomicBool,
+    /// Files (after grouping duplicate names) whose outcome is known.
+    files_done: AtomicU64,
+    /// Files to check; known once the manifest is read.
+    files_total: AtomicU64,
+    /// Bytes hashed so far.
+    bytes_done: AtomicU64,
+    /// Bytes of all regular files listed; known once phase 2 is over.
+    bytes_total: AtomicU64,
+}
+
+/// A snapshot of a check's progress.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub files_done: u64,
+    pub files_total: u64,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+}
+
+impl Control {
+    /// Asks the check to stop as soon as it can; it then returns `Error::Cancelled`.
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
+    /// The counters now. Each is read on its own, so `done <= total` may lag by a file.
+    pub fn progress(&self) -> Progress {
+        Progress {
+            files_done: self.files_done.load(Ordering::Relaxed),
+            files_total: self.files_total.load(Ordering::Relaxed),
+            bytes_done: self.bytes_done.load(Ordering::Relaxed),
+            bytes_total: self.bytes_total.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Checks `root` against its manifest with default options.
+pub fn check(root: &Path, options: &Options) -> Result<Report, Error> {
+    check_with(root, options, &Control::default())
+}
+
+/// Checks `root` against its manifest, reporting progress to and obeying `control`.
+///
+/// `Ok` holds the per-file report (which may list failures); `Err` is a problem with
+/// the root or the manifest, or a cancellation.
+pub fn check_with(root: &Path, options: &Options, control: &Control) -> Result<Report, Error> {
+    let root_bytes = root.as_os_str().as_bytes();
+    let root_error = |error| Error::Root {
+        root: root_bytes.to_vec(),
+        error,
+    };
+    let metadata = fs::metadata(root).map_err(root_error)?;
+    if !metadata.is_dir() {
+        return Err(root_error(io::Error::from_raw_os_error(libc::ENOTDIR)));
+    }
+
+    let manifest_path = root.join(&options.manifest);
+    let manifest_error = |error| Error::Manifest {
+        path: manifest_path.as_os_str().as_bytes().to_vec(),
+        error,
+    };
+    let manifest = open_regular_file(&manifest_path).map_err(|failure| {
+        manifest_error(ManifestError::Io(match failure {
+            OpenFailure::Io(e) => e,
+            OpenFailure::NotRegular => io::Error::new(io::ErrorKind::Other, "not a regular file"),
+        }))
+    })?;
+    let entries = read_manifest(manifest).map_err(manifest_error)?;
+
+    let plan = Plan::new(&entries);
+    control
+        .files_total
+        .store(plan.files.len() as u64, Ordering::Relaxed);
+    let jobs = options
+        .jobs
+        .or_else(|| thread::available_parallelism().ok())
+        .map_or(1, NonZeroUsize::get)
+        .clamp(1, plan.files.len().max(1));
+
+    let mut outcomes = size_files(root, &entries, &plan, jobs, options, control);
+    if control.is_cancelled() {
+        return Err(Error::Cancelled);
+    }
+    hash_files(root, &entries, &plan, jobs, &mut outcomes, control);
+    if control.is_cancelled() {
+        return Err(Error::Cancelled);
+    }
+
+    let report = plan.report(root_bytes, &entries, &outcomes);
+    if options.ignore_missing && report.is_ok() && report.matched == 0 {
+        return Err(Error::NothingVerified {
+            path: manifest_path.as_os_str().as_bytes().to_vec(),
+        });
+    }
+    Ok(report)
+}
+
+/// Which file each entry names, and the distinct files to hash.
+struct Plan {
+    /// For each entry, the index into `files`, or `None` when the name is outside the root.
+    entry_file: Vec<Option<u32>>,
+    /// For each distinct file, the index of the first entry naming it.
+    files: Vec<u32>,
+}
+
+impl Plan {
+    fn new(entries: &[Entry]) -> Plan {
+        // Group by resolved name: sort entry indices by it (stable, so the first entry of
+        // a group is the first in the manifest), then walk the runs.
+        let mut order: Vec<u32> = (0..entries.len() as u32)
+            .filter(|&i| resolve(&entries[i as usize].name).is_ok())
+            .collect();
+        let key = |i: u32| resolve(&entries[i as usize].name).unwrap_or(Cow::Borrowed(b""));
+        order.sort_by(|&a, &b| key(a).cmp(&key(b)));
+
+        let mut entry_file = vec![None; entries.len()];
+        let mut files = Vec::new();
+        let mut previous: Option<Cow<[u8]>> = None;
+        for &i in &order {
+            let name = key(i);
+            if previous.as_ref() != Some(&name) {
+                files.push(i);
+                previous = Some(name);
+            }
+            entry_file[i as usize] = Some(files.len() as u32 - 1);
+        }
+        Plan { entry_file, files }
+    }
+
+    /// The path opened for file `file`: root joined with the resolved name.
+    fn path(&self, root: &Path, entries: &[Entry], file: u32) -> PathBuf {
+        let name = &entries[self.files[file as usize] as usize].name;
+        let clean = resolve(name).expect("only resolvable names are planned");
+        root.join(OsStr::from_bytes(&clean))
+    }
+
+    /// Every entry's verdict, in manifest order.
+    fn report(&self, root: &[u8], entries: &[Entry], outcomes: &[Outcome]) -> Report {
+        let mut report = Report {
+            entries: entries.len() as u64,
+            ..Report::default()
+        };
+        for (entry, file) in entries.iter().zip(&self.entry_file) {
+            let (reason, actual) = match file.map(|f| &outcomes[f as usize]) {
+                None => (Reason::OutsideRoot, None),
+                Some(Outcome::Skipped) => {
+                    report.skipped += 1;
+                    continue;
+                }
+                Some(Outcome::Digest(digest)) if *digest == entry.expected => {
+                    report.matched += 1;
+                    continue;
+                }
+                Some(Outcome::Digest(digest)) => (Reason::Mismatch, Some(*digest)),
+                Some(Outcome::Failed(reason)) => (reason.clone(), None),
+                Some(Outcome::Size(_)) => {
+                    unreachable!("every sized file is hashed unless cancelled")
+                }
+            };
+            report.failures.push(Failure {
+                path: display_join(root, &entry.name),
+                line: entry.line,
+                reason,
+                expected: entry.expected,
+                actual,
+            });
+        }
+        report
+    }
+}
+
+/// What is known of one file.
+#[derive(Debug, Clone)]
+enum Outcome {
+    /// A regular file of this size, not hashed yet.
+    Size(u64),
+    Digest([u8; DIGEST_LEN]),
+    Failed(Reason),
+    /// Missing, and the caller said to ignore missing files.
+    Skipped,
+}
+
+/// Phase 2: `stat` every file, on `jobs` workers pulling batches off a shared counter.
+fn size_files(
+    root: &Path,
+    entries: &[Entry],
+    plan: &Plan,
+    jobs: usize,
+    options: &Options,
+    control: &Control,
+) -> Vec<Outcome> {
+    let next = AtomicUsize::new(0);
+    let mut outcomes = vec![Outcome::Skipped; plan.files.len()];
+    let batches: Vec<Vec<(u32, Outcome)>> = thread::scope(|scope| {
+        let workers: Vec<_> = (0..jobs)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut sized = Vec::new();
+                    loop {
+                        let start = next.fetch_add(SIZE_BATCH, Ordering::Relaxed);
+                        if start >= plan.files.len() || control.is_cancelled() {
+                            return sized;
+                        }
+                        let end = (start + SIZE_BATCH).min(plan.files.len());
+                        for file in start as u32..end as u32 {
+                            let path = plan.path(root, entries, file);
+                            sized.push((file, size_file(&path, options.ignore_missing)));
+                        }
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| worker.join().expect("sizing worker panicked"))
+            .collect()
+    });
+    let mut bytes_total = 0;
+    let mut files_done = 0;
+    for (file, outcome) in batches.into_iter().flatten() {
+        match outcome {
+            Outcome::Size(size) => bytes_total += size,
+            _ => files_done += 1,
+        }
+        outcomes[file as usize] = outcome;
+    }
+    control.bytes_total.store(bytes_total, Ordering::Relaxed);
+    control.files_done.fetch_add(files_done, Ordering::Relaxed);
+    outcomes
+}
+
+fn size_file(path: &Path, ignore_missing: bool) -> Outcome {
+    match fs::metadata(path) {
+        Ok(metadata) if metadata.is_file() => Outcome::Size(metadata.len()),
+        Ok(_) => Outcome::Failed(Reason::NotRegularFile),
+        Err(error) if error.kind() == io::ErrorKind::NotFound && ignore_missing => Outcome::Skipped,
+        Err(error) => Outcome::Failed(reason_for(&error)),
+    }
+}
+
+/// Phase 3: hash every regular file, largest first, on `jobs` workers.
+fn hash_files(
+    root: &Path,
+    entries: &[Entry],
+    plan: &Plan,
+    jobs: usize,
+    outcomes: &mut [Outcome],
+    control: &Control,
+) {
+    let mut order: Vec<(u64, u32)> = outcomes
+        .iter()
+        .enumerate()
+        .filter_map(|(file, outcome)| match outcome {
+            Outcome::Size(size) => Some((*size, file as u32)),
+            _ => None,
+        })
+        .collect();
+    if order.is_empty() {
+        return;
+    }
+    // Largest first; equal sizes keep manifest-name order (the tuple's second field).
+    order.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+
+    let (job_sender, job_receiver) = bounded::<(u32, u64)>(jobs * 4);
+    let (result_sender, result_receiver) = unbounded::<(u32, Outcome)>();
+    thread::scope(|scope| {
+        for _ in 0..jobs.min(order.len()) {
+            let job_receiver = job_receiver.clone();
+            let result_sender = result_sender.clone();
+            scope.spawn(move || {
+                let mut buffer = vec![0u8; READ_BUFFER_LEN];
+                for (file, size) in job_receiver {
+                    if control.is_cancelled() {
+                        break;
+                    }
+                    let path = plan.path(root, entries, file);
+                    let outcome = match hash_file(&path, size, &mut buffer, control) {
+                        Ok(digest) => Outcome::Digest(digest),
+                        Err(reason) => Outcome::Failed(reason),
+                    };
+                    control.files_done.fetch_add(1, Ordering::Relaxed);
+                    if result_sender.send((file, outcome)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        // Only the workers hold senders now: the results channel closes when they end.
+        drop(result_sender);
+        for &(size, file) in &order {
+            if control.is_cancelled() || job_sender.send((file, size)).is_err() {
+                break;
+            }
+        }
+        // Closing the job channel lets idle workers leave their loop.
+        drop(job_sender);
+    });
+    for (file, outcome) in result_receiver {
+        outcomes[file as usize] = outcome;
+    }
+}
+
+/// Why opening a file for hashing failed.
+enum OpenFailure {
+    Io(io::Error),
+    NotRegular,
+}
+
+/// Opens `path` for reading without ever blocking: `O_NONBLOCK` makes opening a FIFO
+/// return at once, and the type is then checked on the open descriptor (not on the
+/// path, which could be swapped in between).
+fn open_regular_file(path: &Path) -> Result<File, OpenFailure> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(OpenFailure::Io)?;
+    let metadata = file.metadata().map_err(OpenFailure::Io)?;
+    if !metadata.is_file() {
+        return Err(OpenFailure::NotRegular);
+    }
+    Ok(file)
+}
+
+/// The SHA-1 of the file at `path`, which phase 2 found to be `size` bytes long. The
+/// file may have changed since: whatever is read now is hashed, and a file removed in
+/// between fails as missing.
+fn hash_file(
+    path: &Path,
+    size: u64,
+    buffer: &mut [u8],
+    control: &Control,
+) -> Result<[u8; DIGEST_LEN], Reason> {
+    let file = open_regular_file(path).map_err(|failure| match failure {
+        OpenFailure::Io(error) => reason_for(&error),
+        OpenFailure::NotRegular => Reason::NotRegularFile,
+    })?;
+    let result = if size >= PIPELINE_MIN_LEN {
+        hash_pipelined(file, control)
+    } else {
+        hash_sequential(file, buffer, control)
+    };
+    result.map_err(|error| reason_for(&error))
+}
+
+fn hash_sequential(
+    mut file: File,
+    buffer: &mut [u8],
+    control: &Control,
+) -> io::Result<[u8; DIGEST_LEN]> {
+    let mut hasher = Sha1::new();
+    loop {
+        if control.is_cancelled() {
+            return Err(cancelled());
+        }
+        let read = match file.read(buffer) {
+            Ok(0) => return Ok(hasher.finalize().into()),
+            Ok(read) => read,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        hasher.update(&buffer[..read]);
+        control.bytes_done.fetch_add(read as u64, Ordering::Relaxed);
+    }
+}
+
+/// Hashes with a reader thread running one chunk ahead: while this thread hashes chunk
+/// N, the reader copies chunk N+1 out of the page cache. Chunks cycle between two
+/// bounded channels, so memory stays at `PIPELINE_DEPTH` chunks.
+fn hash_pipelined(mut file: File, control: &Control) -> io::Result<[u8; DIGEST_LEN]> {
+    let (full_sender, full_receiver) = bounded::<io::Result<(Vec<u8>, usize)>>(PIPELINE_DEPTH);
+    let (empty_sender, empty_receiver) = bounded::<Vec<u8>>(PIPELINE_DEPTH);
+    for _ in 0..PIPELINE_DEPTH {
+        empty_sender
+            .send(vec![0u8; PIPELINE_CHUNK_LEN])
+            .expect("the receiver is alive");
+    }
+    // `move`: the hasher's channel ends are dropped when this closure returns, before
+    // the scope joins the reader, so a reader blocked on either channel wakes and ends.
+    thread::scope(move |scope| {
+        scope.spawn(move || {
+            // Ends when the hasher drops its side (done, failed or cancelled).
+            for mut chunk in empty_receiver {
+                let message = loop {
+                    match file.read(&mut chunk) {
+                        Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(error) => break Err(error),
+                        Ok(read) => break Ok((chunk, read)),
+                    }
+                };
+                let stop = !matches!(message, Ok((_, read)) if read > 0);
+                if full_sender.send(message).is_err() || stop {
+                    return;
+                }
+            }
+        });
+        let mut hasher = Sha1::new();
+        loop {
+            if control.is_cancelled() {
+                return Err(cancelled());
+            }
+            let (chunk, read) = full_receiver
+                .recv()
+                .expect("the reader sends until end of file or error")?;
+            if read == 0 {
+                return Ok(hasher.finalize().into());
+            }
+            hasher.update(&chunk[..read]);
+            control.bytes_done.fetch_add(read as u64, Ordering::Relaxed);
+            // The reader may have stopped already (it never does before end of file).
+            let _ = empty_sender.send(chunk);
+        }
+    })
+}
+
+fn cancelled() -> io::Error {
+    io::Error::new(io::ErrorKind::Interrupted, "cancelled")
+}
+
+fn reason_for(error: &io::Error) -> Reason {
+    match error.raw_os_error() {
+        Some(libc::ENOENT) => Reason::NoSuchFile,
+        _ => Reason::ReadError(os_reason(error)),
+    }
+}
