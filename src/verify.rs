@@ -152,7 +152,7 @@ pub fn check_with(root: &Path, options: &Options, control: &Control) -> Result<R
     let manifest = open_regular_file(&manifest_path).map_err(|failure| {
         manifest_error(ManifestError::Io(match failure {
             OpenFailure::Io(e) => e,
-            OpenFailure::NotRegular => io::Error::new(io::ErrorKind::Other, "not a regular file"),
+            OpenFailure::NotRegular => io::Error::other("not a regular file"),
         }))
     })?;
     let entries = read_manifest(manifest).map_err(manifest_error)?;
