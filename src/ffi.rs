@@ -284,7 +284,7 @@ impl checksig_check {
         };
         if let Some(why) = early_error {
             *shared.outcome.lock().unwrap() =
-                Some(Finished::new(Err(Error::Internal(why.to_string()))));
+                Some(Finished::new(Err(Error::InvalidArgument(why.to_string()))));
             return checksig_check {
                 shared,
                 thread: Mutex::new(None),
@@ -394,7 +394,14 @@ pub unsafe extern "C" fn checksig_start(
         };
         Some(checksig_check::start(root, options))
     });
-    let check = started.unwrap_or_else(|| checksig_check::start(None, Err("panic while starting")));
+    let check = started.unwrap_or_else(|| checksig_check {
+        shared: Arc::new(Shared {
+            control: Control::default(),
+            outcome: Mutex::new(Some(Finished::error("panic while starting"))),
+            finished: Condvar::new(),
+        }),
+        thread: Mutex::new(None),
+    });
     Box::into_raw(Box::new(check))
 }
 

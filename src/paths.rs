@@ -43,8 +43,12 @@ pub fn resolve(name: &[u8]) -> Result<Cow<'_, [u8]>, OutsideRoot> {
     Ok(Cow::Owned(clean))
 }
 
-/// `root` joined with `name` for messages: the name as written, one `/` between.
+/// `root` joined with `name` for messages: the name as written, one `/` between. An
+/// absolute name is shown alone: it was never looked for under the root.
 pub fn display_join(root: &[u8], name: &[u8]) -> Vec<u8> {
+    if name.starts_with(b"/") {
+        return name.to_vec();
+    }
     let mut path = Vec::with_capacity(root.len() + 1 + name.len());
     path.extend_from_slice(root);
     if !root.is_empty() && !root.ends_with(b"/") {
@@ -111,5 +115,6 @@ mod tests {
         assert_eq!(display_join(b"/data/", b"a.log"), b"/data/a.log");
         assert_eq!(display_join(b"/", b"a"), b"/a");
         assert_eq!(display_join(b"d", b"./x"), b"d/./x");
+        assert_eq!(display_join(b"/data", b"/etc/passwd"), b"/etc/passwd");
     }
 }

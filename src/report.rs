@@ -119,6 +119,8 @@ pub enum Error {
     NothingVerified { path: Vec<u8> },
     /// The caller cancelled the check.
     Cancelled,
+    /// A caller passed something unusable (a NULL root through the C ABI).
+    InvalidArgument(String),
     /// A bug: a panic inside the library, caught at its boundary.
     Internal(String),
 }
@@ -137,6 +139,7 @@ impl Error {
                 "no file was verified (every listed file is missing)".into(),
             ),
             Error::Cancelled => return b"check cancelled".to_vec(),
+            Error::InvalidArgument(why) => return format!("invalid argument: {why}").into_bytes(),
             Error::Internal(why) => return format!("internal error: {why}").into_bytes(),
         };
         let mut message = quote_path(path);

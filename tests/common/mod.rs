@@ -1,0 +1,100 @@
+//! Helpers shared by the integration tests: temporary directories, files with byte
+//! names, and GNU `sha1sum` as the oracle.
+
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use sha1::{Digest, Sha1};
+
+/// A directory under the system temp dir, removed on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("checksig-{tag}-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// `root/name` for a byte name.
+    pub fn join(&self, name: &[u8]) -> PathBuf {
+        self.0.join(OsStr::from_bytes(name))
+    }
+
+    /// Writes `contents` to `root/name`, creating parent directories.
+    pub fn write(&self, name: &[u8], contents: &[u8]) {
+        let path = self.join(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, contents).unwrap();
+    }
+
+    /// Writes the manifest `sha1sum.txt`.
+    pub fn manifest(&self, contents: &[u8]) {
+        self.write(b"sha1sum.txt", contents);
+    }
+
+    /// The root as the string the Go message starts with.
+    pub fn display(&self) -> String {
+        self.0.to_str().unwrap().to_string()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn sha1_hex(contents: &[u8]) -> String {
+    hex::encode(Sha1::digest(contents))
+}
+
+/// Runs GNU `sha1sum` with `args` then `names` in `dir`; its standard output.
+pub fn gnu_sha1sum(dir: &Path, args: &[&str], names: &[&[u8]]) -> Vec<u8> {
+    let output = Command::new("sha1sum")
+        .args(args)
+        .args(names.iter().map(|n| OsStr::from_bytes(n)))
+        .current_dir(dir)
+        .output()
+        .expect("GNU sha1sum is installed");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
+/// A directory of `count` log files `app-NN.log` and a manifest made by GNU sha1sum.
+pub fn log_dir(tag: &str, count: usize) -> (TempDir, Vec<String>) {
+    let dir = TempDir::new(tag);
+    let names: Vec<String> = (1..=count).map(|i| format!("app-{i:02}.log")).collect();
+    for (i, name) in names.iter().enumerate() {
+        let lines: String = (0..50)
+            .map(|l| format!("{i} line {l}: service ok\n"))
+            .collect();
+        dir.write(name.as_bytes(), lines.as_bytes());
+    }
+    let refs: Vec<&[u8]> = names.iter().map(|n| n.as_bytes()).collect();
+    let manifest = gnu_sha1sum(dir.path(), &[], &refs);
+    dir.manifest(&manifest);
+    (dir, names)
+}
+
+/// `verify` through the C ABI: the message, or `None` when everything matched.
+pub fn c_verify(root: &Path) -> Option<String> {
+    checksig::ffi::verify_path(root).map(|m| String::from_utf8_lossy(&m).into_owned())
+}
