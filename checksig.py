@@ -1,0 +1,643 @@
+"""Verify a directory against its ``sha1sum.txt`` manifest.
+
+A thin ctypes wrapper over the Rust library ``_checksig`` (see ``include/checksig.h``):
+every listed file is hashed in parallel and compared; the library does all the work
+and this module adds no checking logic of its own.
+
+The Go-era API is kept::
+
+    import checksig
+    checksig.check_signatures("/data")   # None, or raises ValueError (ChecksigError)
+
+and the richer one gives a report with every failure::
+
+    report = checksig.check("/data", jobs=1, progress=print)
+    for failure in report.failures:
+        print(failure.path, failure.reason)
+
+It is also a command line tool, ``checksig DIR...`` or ``python -m checksig DIR...``,
+which prints what failed the way ``sha1sum -c`` does (see ``checksig --help``).
+
+Every call has its own handle in the library, so checks may run from many threads at
+once; ctypes releases the GIL while the library works. No library thread outlives a
+call, so a process may fork after a check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import dataclasses
+import os
+import sys
+import sysconfig
+from typing import IO, Any, Callable, List, Optional, Sequence, Union
+
+__all__ = [
+    "check",
+    "check_signatures",
+    "main",
+    "Report",
+    "Failure",
+    "Progress",
+    "ChecksigError",
+    "ManifestError",
+    "CancelledError",
+    "LIBRARY_PATH",
+    "__version__",
+]
+
+#: Anything naming a path: ``str``, ``bytes`` or an ``os.PathLike`` of either.
+PathArg = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+
+# ---------------------------------------------------------------------------------------
+# Loading the library
+# ---------------------------------------------------------------------------------------
+
+_EXT_SUFFIX: str = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
+
+#: The shared library this module loads: ``_checksig`` + the interpreter's extension
+#: suffix, beside this file (e.g. ``_checksig.cpython-311-x86_64-linux-gnu.so``).
+LIBRARY_PATH: str = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "_checksig" + _EXT_SUFFIX
+)
+
+
+def _load_library(path: str) -> ctypes.CDLL:
+    """Loads the library at ``path``, or raises ImportError saying how to build it."""
+    how_to_build = (
+        "build it with `pip install .` (installs the module and the library) or "
+        "`python setup.py build_ext --inplace` (puts the library beside checksig.py), "
+        "from the checksig source directory; both need a Rust toolchain "
+        "(https://rustup.rs)"
+    )
+    if not os.path.exists(path):
+        raise ImportError(
+            f"checksig: the library {path} was not found: {how_to_build}",
+            name="_checksig",
+            path=path,
+        )
+    try:
+        return ctypes.CDLL(path)
+    except OSError as error:
+        raise ImportError(
+            f"checksig: cannot load the library {path} ({error}): {how_to_build}",
+            name="_checksig",
+            path=path,
+        ) from error
+
+
+_lib = _load_library(LIBRARY_PATH)
+
+# ---------------------------------------------------------------------------------------
+# The C ABI, mirrored exactly from include/checksig.h
+# ---------------------------------------------------------------------------------------
+
+# enum checksig_status
+_RUNNING = 0
+_OK = 1
+_FAILED = 2
+_ERROR = 3
+_CANCELLED = 4
+
+# enum checksig_reason -> the words the library's messages use
+_REASONS = {
+    1: "mismatch",
+    2: "no such file",
+    3: "not a regular file",
+    4: "outside the root directory",
+    5: "read error",
+}
+
+#: Milliseconds per wait: short enough that Ctrl-C and progress stay responsive.
+_WAIT_SLICE_MS = 100
+
+
+class _Options(ctypes.Structure):
+    """``struct checksig_options``."""
+
+    _fields_ = [
+        ("manifest", ctypes.c_char_p),
+        ("jobs", ctypes.c_size_t),
+        ("ignore_missing", ctypes.c_bool),
+    ]
+
+
+class _Progress(ctypes.Structure):
+    """``struct checksig_progress``."""
+
+    _fields_ = [
+        ("files_done", ctypes.c_uint64),
+        ("files_total", ctypes.c_uint64),
+        ("bytes_done", ctypes.c_uint64),
+        ("bytes_total", ctypes.c_uint64),
+    ]
+
+
+class _Counts(ctypes.Structure):
+    """``struct checksig_counts``."""
+
+    _fields_ = [
+        ("entries", ctypes.c_uint64),
+        ("matched", ctypes.c_uint64),
+        ("failed", ctypes.c_uint64),
+        ("skipped", ctypes.c_uint64),
+    ]
+
+
+class _Failure(ctypes.Structure):
+    """``struct checksig_failure``. Its pointers are borrowed from the handle."""
+
+    _fields_ = [
+        # c_void_p, not c_char_p: the path may hold any byte, read with path_len.
+        ("path", ctypes.c_void_p),
+        ("path_len", ctypes.c_size_t),
+        ("line", ctypes.c_uint64),
+        ("reason", ctypes.c_int),
+        ("detail", ctypes.c_char_p),
+        ("expected_hex", ctypes.c_char * 41),
+        ("actual_hex", ctypes.c_char * 41),
+    ]
+
+
+class _Check(ctypes.Structure):
+    """``struct checksig_check``: opaque, only ever handled through a pointer."""
+
+
+_CheckPtr = ctypes.POINTER(_Check)
+
+
+def _declare(name: str, argtypes: List[Any], restype: Any) -> None:
+    function = getattr(_lib, name)
+    function.argtypes = argtypes
+    function.restype = restype
+
+
+# Owned strings come back as c_void_p: a c_char_p restype would copy the bytes and drop
+# the pointer, leaking the malloc'd string. They are freed with checksig_free.
+_declare("verify", [ctypes.c_char_p], ctypes.c_void_p)
+_declare("checksig_free", [ctypes.c_void_p], None)
+_declare("checksig_start", [ctypes.c_char_p, ctypes.POINTER(_Options)], _CheckPtr)
+_declare("checksig_wait", [_CheckPtr, ctypes.c_int64], ctypes.c_bool)
+_declare("checksig_cancel", [_CheckPtr], None)
+_declare("checksig_get_progress", [_CheckPtr, ctypes.POINTER(_Progress)], ctypes.c_bool)
+_declare("checksig_get_status", [_CheckPtr], ctypes.c_int)
+_declare("checksig_get_message", [_CheckPtr], ctypes.c_void_p)
+_declare("checksig_get_counts", [_CheckPtr, ctypes.POINTER(_Counts)], ctypes.c_bool)
+_declare("checksig_failure_count", [_CheckPtr], ctypes.c_size_t)
+_declare(
+    "checksig_failure_at",
+    [_CheckPtr, ctypes.c_size_t, ctypes.POINTER(_Failure)],
+    ctypes.c_bool,
+)
+_declare("checksig_check_free", [_CheckPtr], None)
+# Static string owned by the library: c_char_p copies it, and nothing is to be freed.
+_declare("checksig_version", [], ctypes.c_char_p)
+
+#: The library's version (one version number: Cargo.toml's).
+__version__: str = (_lib.checksig_version() or b"").decode("ascii")
+
+# ---------------------------------------------------------------------------------------
+# The Python API
+# ---------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Progress:
+    """A snapshot of a running check.
+
+    ``files_*`` count distinct files (a name listed twice is one file);
+    ``bytes_total`` is known once every file has been sized (0 until then).
+    """
+
+    files_done: int
+    files_total: int
+    bytes_done: int
+    bytes_total: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Failure:
+    """One failing manifest entry.
+
+    Attributes:
+        path: ``root_dir`` joined with the name as written, decoded with
+            ``os.fsdecode`` (undecodable bytes become surrogate escapes).
+        path_bytes: the same path as the exact bytes.
+        line: the manifest line (1-based).
+        reason: ``"mismatch"``, ``"no such file"``, ``"not a regular file"``,
+            ``"outside the root directory"`` or ``"read error"``.
+        detail: the OS's reason for a read error (e.g. ``"Permission denied"``), else "".
+        expected: the digest the manifest lists, 40 lowercase hex digits.
+        actual: the digest computed (mismatch only), else None.
+    """
+
+    path: str
+    path_bytes: bytes
+    line: int
+    reason: str
+    detail: str
+    expected: str
+    actual: Optional[str]
+
+    @property
+    def reason_text(self) -> str:
+        """The reason as the library's messages put it: ``read error: <detail>``."""
+        return f"{self.reason}: {self.detail}" if self.detail else self.reason
+
+    def __str__(self) -> str:
+        return f'"{self.path}" - {self.reason_text}'
+
+
+@dataclasses.dataclass(frozen=True)
+class Report:
+    """The outcome of a check that ran to the end (every file was looked at).
+
+    Attributes:
+        ok: True when every entry that was not skipped matched.
+        entries: checksum lines in the manifest.
+        matched: entries whose file matched.
+        failed: entries that failed (``len(failures)``).
+        skipped: entries skipped as missing under ``ignore_missing``.
+        failures: every failing entry, in manifest order.
+        message: the library's message (every failure on its own line,
+            ``"<path>" - <reason>``), or None when ``ok``.
+    """
+
+    ok: bool
+    entries: int
+    matched: int
+    failed: int
+    skipped: int
+    failures: List[Failure]
+    message: Optional[str]
+
+
+class ChecksigError(ValueError):
+    """A check did not pass. ``str()`` is the library's message.
+
+    Attributes:
+        message: the library's message.
+        failures: every failing entry (empty when the check could not run at all).
+        paths: the failing paths, as ``str`` (``os.fsdecode``d).
+        report: the Report, when the check ran to the end; else None.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        failures: Sequence[Failure] = (),
+        report: Optional[Report] = None,
+    ) -> None:
+        super().__init__(message)
+        self.message: str = message
+        self.failures: List[Failure] = list(failures)
+        self.report: Optional[Report] = report
+
+    @property
+    def paths(self) -> List[str]:
+        """The failing paths, in manifest order."""
+        return [failure.path for failure in self.failures]
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ManifestError(ChecksigError):
+    """The check could not run: missing root, missing or malformed manifest (the
+    message names the line), an empty manifest, or nothing verified under
+    ``ignore_missing``."""
+
+
+class CancelledError(ChecksigError):
+    """The check was cancelled before it finished."""
+
+
+def _path_bytes(value: PathArg, what: str) -> bytes:
+    """``value`` as bytes for the C ABI; refuses NUL, which C would silently cut at."""
+    encoded = os.fsencode(value)
+    if b"\0" in encoded:
+        raise ValueError(f"{what} contains a NUL byte: {value!r}")
+    return encoded
+
+
+def _message(handle: Any) -> Optional[str]:
+    """The handle's message (decoded with os.fsdecode), freed before returning."""
+    pointer = _lib.checksig_get_message(handle)
+    if not pointer:
+        return None
+    try:
+        return os.fsdecode(ctypes.string_at(pointer))
+    finally:
+        _lib.checksig_free(pointer)
+
+
+def _progress(handle: Any) -> Progress:
+    snapshot = _Progress()
+    _lib.checksig_get_progress(handle, ctypes.byref(snapshot))
+    return Progress(
+        snapshot.files_done, snapshot.files_total, snapshot.bytes_done, snapshot.bytes_total
+    )
+
+
+def _failure(raw: _Failure) -> Failure:
+    path_bytes = ctypes.string_at(raw.path, raw.path_len) if raw.path else b""
+    actual = raw.actual_hex.decode("ascii")
+    return Failure(
+        path=os.fsdecode(path_bytes),
+        path_bytes=path_bytes,
+        line=int(raw.line),
+        reason=_REASONS.get(raw.reason, f"unknown reason {raw.reason}"),
+        detail=os.fsdecode(raw.detail or b""),
+        expected=raw.expected_hex.decode("ascii"),
+        actual=actual or None,
+    )
+
+
+def _report(handle: Any, status: int) -> Report:
+    counts = _Counts()
+    _lib.checksig_get_counts(handle, ctypes.byref(counts))
+    failures = []
+    raw = _Failure()
+    for index in range(_lib.checksig_failure_count(handle)):
+        if _lib.checksig_failure_at(handle, index, ctypes.byref(raw)):
+            failures.append(_failure(raw))
+    return Report(
+        ok=status == _OK,
+        entries=int(counts.entries),
+        matched=int(counts.matched),
+        failed=int(counts.failed),
+        skipped=int(counts.skipped),
+        failures=failures,
+        message=_message(handle),
+    )
+
+
+def check(
+    root_dir: PathArg,
+    *,
+    manifest: PathArg = "sha1sum.txt",
+    jobs: Optional[int] = None,
+    ignore_missing: bool = False,
+    progress: Optional[Callable[[Progress], Any]] = None,
+) -> Report:
+    """Checks ``root_dir`` against its manifest and returns the Report.
+
+    Args:
+        root_dir: the directory (``str``, ``bytes`` or ``os.PathLike``).
+        manifest: the manifest's path, relative to ``root_dir`` unless absolute.
+        jobs: files read at once (worker threads); None for one per core. Use 1 on a
+            spinning disk.
+        ignore_missing: skip missing files instead of failing them (GNU's
+            ``--ignore-missing``); a check that verified nothing still fails.
+        progress: called from the calling thread with a Progress about every 100 ms
+            while the check runs, and once more with the final figures when it has
+            run to the end. An exception it raises cancels the check and propagates.
+
+    Returns:
+        A Report: ``report.ok`` tells whether every entry matched.
+
+    Raises:
+        ManifestError: the check could not run (root, manifest, nothing verified).
+        CancelledError: the library reported the check cancelled.
+        KeyboardInterrupt: Ctrl-C; the check is cancelled (within milliseconds)
+            before it propagates, as is any other exception.
+        ValueError, TypeError: bad arguments.
+    """
+    root = _path_bytes(root_dir, "root_dir")
+    manifest_bytes = _path_bytes(manifest, "manifest")
+    if jobs is None:
+        jobs_count = 0
+    elif isinstance(jobs, bool) or not isinstance(jobs, int):
+        raise TypeError(f"jobs must be a positive int or None, not {jobs!r}")
+    elif jobs < 1:
+        raise ValueError(f"jobs must be at least 1, not {jobs}")
+    else:
+        jobs_count = jobs
+    options = _Options(manifest_bytes, jobs_count, bool(ignore_missing))
+
+    handle = _lib.checksig_start(root, ctypes.byref(options))
+    try:
+        try:
+            # Slices of 100 ms: ctypes releases the GIL during each wait, and a Ctrl-C
+            # arriving meanwhile is raised as KeyboardInterrupt as soon as it returns.
+            while not _lib.checksig_wait(handle, _WAIT_SLICE_MS):
+                if progress is not None:
+                    progress(_progress(handle))
+        except BaseException:
+            _lib.checksig_cancel(handle)
+            _lib.checksig_wait(handle, -1)
+            raise
+        status = _lib.checksig_get_status(handle)
+        if status in (_OK, _FAILED):
+            report = _report(handle, status)
+            if progress is not None:
+                progress(_progress(handle))
+            return report
+        message = _message(handle) or "check failed"
+        if status == _CANCELLED:
+            raise CancelledError(message)
+        raise ManifestError(message)
+    finally:
+        _lib.checksig_check_free(handle)
+
+
+def check_signatures(root_dir: PathArg) -> None:
+    """Checks ``root_dir`` against ``root_dir/sha1sum.txt``: the Go library's API.
+
+    Returns None when every listed file matches. Otherwise raises ChecksigError (a
+    ValueError) whose ``str()`` is the library's message: every failing entry on its
+    own line in manifest order, e.g. ``"/data/a.log" - mismatch``; or ManifestError
+    (also a ChecksigError) when the check could not run.
+    """
+    report = check(root_dir)
+    if not report.ok:
+        raise ChecksigError(
+            report.message or "check failed", failures=report.failures, report=report
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# The command line
+# ---------------------------------------------------------------------------------------
+
+
+def _write(stream: IO[str], text: str) -> None:
+    """Writes ``text`` and a newline; surrogate-escaped bytes (non-UTF-8 names) go out
+    as the original bytes instead of raising UnicodeEncodeError."""
+    line = text + "\n"
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None:
+        stream.write(line.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+        return
+    stream.flush()
+    buffer.write(line.encode(stream.encoding or "utf-8", "surrogateescape"))
+    buffer.flush()
+
+
+def _display_name(path: str) -> str:
+    """A path for one output line, escaped as ``sha1sum -c`` does: a name holding a
+    backslash or line break gets a leading ``\\`` and those characters escaped."""
+    if "\\" in path or "\n" in path or "\r" in path:
+        escaped = path.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+        return "\\" + escaped
+    return path
+
+
+def _human_bytes(count: int) -> str:
+    """``1234567`` -> ``"1.2 MB"`` (decimal units, as disks are sold)."""
+    value = float(count)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            text = f"{value:.1f}".rstrip("0").rstrip(".") if unit != "B" else str(count)
+            return f"{text} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="checksig",
+        description="Verify each DIR against its SHA-1 manifest (DIR/sha1sum.txt, as "
+        "written by GNU sha1sum), hashing the files in parallel. Prints every failing "
+        "file and a summary line per DIR.",
+        epilog="Exit status: 0 when every file matches, 1 when any file fails, "
+        "2 for a usage error or an unusable manifest, 130 when interrupted.",
+    )
+    parser.add_argument("dirs", metavar="DIR", nargs="+", help="directory to check")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument(
+        "-q", "--quiet", action="store_true", help="print only failures and errors"
+    )
+    output.add_argument(
+        "--status", action="store_true", help="print nothing: the exit status tells"
+    )
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=_positive_int,
+        metavar="N",
+        help="files read at once (default: one per core; 1 for a spinning disk)",
+    )
+    parser.add_argument(
+        "--manifest",
+        metavar="NAME",
+        default="sha1sum.txt",
+        help="manifest path, relative to DIR unless absolute (default: sha1sum.txt)",
+    )
+    parser.add_argument(
+        "--ignore-missing",
+        action="store_true",
+        help="skip missing files instead of failing them",
+    )
+    parser.add_argument("--version", action="version", version=f"checksig {__version__}")
+    return parser
+
+
+class _Watcher:
+    """The CLI's progress callback: remembers the last figures, drives a tqdm bar."""
+
+    def __init__(self, label: str, show_bar: bool) -> None:
+        self.last = Progress(0, 0, 0, 0)
+        self._bar: Any = None
+        if show_bar:
+            try:
+                from tqdm import tqdm  # optional: no bar without it
+            except ImportError:
+                return
+            self._bar = tqdm(
+                desc=label,
+                total=None,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                leave=False,
+                file=sys.stderr,
+            )
+
+    def __call__(self, progress: Progress) -> None:
+        self.last = progress
+        bar = self._bar
+        if bar is not None:
+            if progress.bytes_total and bar.total != progress.bytes_total:
+                bar.total = progress.bytes_total
+            bar.update(progress.bytes_done - bar.n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """The ``checksig`` command; returns the exit status."""
+    args = _parser().parse_args(argv)
+    show = not (args.quiet or args.status)
+    show_bar = show and sys.stderr.isatty()
+    status = 0
+    watcher: Optional[_Watcher] = None
+    try:
+        for directory in args.dirs:
+            watcher = _Watcher(directory, show_bar)
+            try:
+                report = check(
+                    directory,
+                    manifest=args.manifest,
+                    jobs=args.jobs,
+                    ignore_missing=args.ignore_missing,
+                    progress=watcher,
+                )
+            except ChecksigError as error:
+                watcher.close()
+                if not args.status:
+                    _write(sys.stderr, f"checksig: {error}")
+                status = max(status, 2)
+                continue
+            finally:
+                watcher.close()
+            if not report.ok:
+                status = max(status, 1)
+            if args.status:
+                continue
+            for failure in report.failures:
+                _write(
+                    sys.stdout,
+                    f"{_display_name(failure.path)}: FAILED ({failure.reason_text})",
+                )
+            if not show:
+                continue
+            if report.ok:
+                files = "file" if report.matched == 1 else "files"
+                skipped = f", {report.skipped} missing skipped" if report.skipped else ""
+                _write(sys.stdout, f"{directory}: OK ({report.matched} {files}{skipped})")
+            else:
+                _write(
+                    sys.stdout,
+                    f"{directory}: {report.failed} of {report.entries} entries FAILED",
+                )
+    except KeyboardInterrupt:
+        last = watcher.last if watcher is not None else Progress(0, 0, 0, 0)
+        if watcher is not None:
+            watcher.close()
+        _write(
+            sys.stderr,
+            f"checksig: interrupted after {last.files_done} of {last.files_total} files "
+            f"({_human_bytes(last.bytes_done)} of {_human_bytes(last.bytes_total)})",
+        )
+        return 130
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+/* A C user of checksig, compiled with -Wall -Wextra -Werror against include/checksig.h
+ * and run under valgrind by tests/c_program.rs.
+ *
+ * usage: test_checksig GOOD_DIR BAD_DIR EXPECTED_BAD_MESSAGE checksig_free|free
+ * The last argument picks how verify()'s message is released: the library's
+ * checksig_free, or plain libc free (what Go-era ctypes users call as so.free). */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checksig.h"
+
+static int failures = 0;
+
+#define EXPECT(condition)                                                          \
+    do {                                                                           \
+        if (!(condition)) {                                                        \
+            fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #condition); \
+            failures++;                                                            \
+        }                                                                          \
+    } while (0)
+
+static void release(char *message, const char *mode) {
+    if (strcmp(mode, "free") == 0) {
+        free(message);
+    } else {
+        checksig_free(message);
+    }
+}
+
+static void test_verify(const char *good, const char *bad, const char *expected, const char *mode) {
+    char *message = verify(good);
+    EXPECT(message == NULL);
+    release(message, mode); /* NULL is fine for both */
+
+    message = verify(bad);
+    EXPECT(message != NULL);
+    if (message != NULL) {
+        if (strcmp(message, expected) != 0) {
+            fprintf(stderr, "got message:      [%s]\nexpected message: [%s]\n", message, expected);
+            failures++;
+        }
+        release(message, mode);
+    }
+
+    message = verify(NULL);
+    EXPECT(message != NULL && strstr(message, "root_dir is NULL") != NULL);
+    release(message, mode);
+}
+
+static void test_handle(const char *bad) {
+    checksig_options options;
+    memset(&options, 0, sizeof options);
+    options.jobs = 2;
+    checksig_check *check = checksig_start(bad, &options);
+    EXPECT(check != NULL);
+    EXPECT(checksig_wait(check, -1));
+    EXPECT(checksig_get_status(check) == CHECKSIG_FAILED);
+
+    checksig_progress progress;
+    EXPECT(checksig_get_progress(check, &progress));
+    EXPECT(progress.files_done == progress.files_total);
+    EXPECT(progress.bytes_done == progress.bytes_total);
+
+    checksig_counts counts;
+    EXPECT(checksig_get_counts(check, &counts));
+    EXPECT(counts.entries == 10 && counts.matched == 9 && counts.failed == 1 && counts.skipped == 0);
+
+    EXPECT(checksig_failure_count(check) == 1);
+    checksig_failure failure;
+    EXPECT(checksig_failure_at(check, 0, &failure));
+    EXPECT(failure.reason == CHECKSIG_REASON_MISMATCH);
+    EXPECT(strlen(failure.path) == failure.path_len);
+    EXPECT(strlen(failure.expected_hex) == 40 && strlen(failure.actual_hex) == 40);
+    EXPECT(strcmp(failure.detail, "") == 0);
+    EXPECT(!checksig_failure_at(check, 1, &failure));
+    EXPECT(!checksig_failure_at(check, 0, NULL));
+
+    char *message = checksig_get_message(check);
+    EXPECT(message != NULL && strstr(message, " - mismatch") != NULL);
+    checksig_free(message);
+    checksig_check_free(check);
+
+    /* A manifest that does not exist: an error status and message, no report. */
+    options.manifest = "no-such-manifest.txt";
+    check = checksig_start(bad, &options);
+    EXPECT(checksig_wait(check, 10000));
+    EXPECT(checksig_get_status(check) == CHECKSIG_ERROR);
+    EXPECT(checksig_failure_count(check) == 0);
+    message = checksig_get_message(check);
+    EXPECT(message != NULL && strstr(message, "no-such-manifest.txt\" - cannot read manifest") != NULL);
+    checksig_free(message);
+    checksig_check_free(check);
+
+    /* Freeing a handle straight away cancels and joins its check. */
+    check = checksig_start(bad, NULL);
+    checksig_cancel(check);
+    checksig_check_free(check);
+
+    /* NULL everywhere: no crash. */
+    EXPECT(checksig_wait(NULL, 0));
+    checksig_cancel(NULL);
+    EXPECT(!checksig_get_progress(NULL, &progress));
+    EXPECT(checksig_get_status(NULL) == CHECKSIG_ERROR);
+    EXPECT(!checksig_get_counts(NULL, &counts));
+    EXPECT(checksig_failure_count(NULL) == 0);
+    message = checksig_get_message(NULL);
+    EXPECT(message != NULL);
+    checksig_free(message);
+    checksig_check_free(NULL);
+    checksig_free(NULL);
+    EXPECT(strlen(checksig_version()) > 0);
+}
+
+int main(int argc, char **argv) {
+    if (argc != 5) {
+        fprintf(stderr, "usage: %s GOOD_DIR BAD_DIR EXPECTED_MESSAGE checksig_free|free\n", argv[0]);
+        return 2;
+    }
+    test_verify(argv[1], argv[2], argv[3], argv[4]);
+    test_handle(argv[2]);
+    if (failures != 0) {
+        fprintf(stderr, "%d check(s) failed\n", failures);
+        return 1;
+    }
+    printf("C test passed (%s)\n", argv[4]);
+    return 0;
+}

@@ -1,0 +1,37 @@
+//! Resource bounds: the check holds at most `jobs` files open, so it passes where the Go
+//! version failed with "too many open files". This test lowers the open-file limit of
+//! its own process, so it lives alone in this test binary.
+
+mod common;
+
+use common::{c_verify, TempDir};
+
+#[test]
+fn twenty_thousand_files_with_an_open_file_limit_of_64() {
+    let dir = TempDir::new("nofile");
+    let mut manifest = String::with_capacity(20_000 * 60);
+    for i in 0..20_000 {
+        let name = format!("d{:02}/f{i:05}.txt", i % 50);
+        let contents = format!("file {i}\n");
+        dir.write(name.as_bytes(), contents.as_bytes());
+        manifest.push_str(&format!(
+            "{}  {name}\n",
+            common::sha1_hex(contents.as_bytes())
+        ));
+    }
+    dir.manifest(manifest.as_bytes());
+    dir.write(b"d07/f00007.txt", b"changed\n");
+
+    let limit = libc::rlimit {
+        rlim_cur: 64,
+        rlim_max: 64,
+    };
+    // SAFETY: setrlimit with a valid struct; only this process (this test binary) is affected.
+    let status = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
+    assert_eq!(status, 0, "setrlimit failed");
+    let message = c_verify(dir.path());
+    assert_eq!(
+        message,
+        Some(format!("\"{}/d07/f00007.txt\" - mismatch", dir.display()))
+    );
+}
