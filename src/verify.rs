@@ -22,13 +22,14 @@ use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
 use std::num::NonZeroUsize;
+use std::ops::Range;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::thread;
 
-use crossbeam_channel::{bounded, unbounded};
+use crossbeam_channel::bounded;
 use sha1::{Digest, Sha1};
 
 use crate::manifest::{read_manifest, Entry, ManifestError, DIGEST_LEN};
@@ -42,14 +43,9 @@ pub const DEFAULT_MANIFEST: &str = "sha1sum.txt";
 /// big files, small enough to stay in L2 while it is hashed.
 const READ_BUFFER_LEN: usize = 256 * 1024;
 
-/// Files at least this large are read by a helper thread while the worker hashes the
-/// previous chunk: SHA-1 of one file is sequential, so overlapping the copy out of the
-/// page cache with the hashing is the only way to make it faster.
-const PIPELINE_MIN_LEN: u64 = 16 * 1024 * 1024;
-
-/// Chunk size of the pipelined reader, and how many chunks may be in flight.
-const PIPELINE_CHUNK_LEN: usize = 1024 * 1024;
-const PIPELINE_DEPTH: usize = 3;
+/// Most files and bytes in one batch of work sent to a hashing worker.
+const BATCH_FILES: usize = 64;
+const BATCH_BYTES: u64 = 1024 * 1024;
 
 /// How many files a worker sizes per grab in phase 2: amortises the shared counter.
 const SIZE_BATCH: usize = 256;
@@ -149,7 +145,7 @@ pub fn check_with(root: &Path, options: &Options, control: &Control) -> Result<R
         path: manifest_path.as_os_str().as_bytes().to_vec(),
         error,
     };
-    let manifest = open_regular_file(&manifest_path).map_err(|failure| {
+    let (manifest, _) = open_regular_file(&manifest_path).map_err(|failure| {
         manifest_error(ManifestError::Io(match failure {
             OpenFailure::Io(e) => e,
             OpenFailure::NotRegular => io::Error::other("not a regular file"),
@@ -351,43 +347,73 @@ fn hash_files(
     // Largest first; equal sizes keep manifest-name order (the tuple's second field).
     order.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
 
-    let (job_sender, job_receiver) = bounded::<(u32, u64)>(jobs * 4);
-    let (result_sender, result_receiver) = unbounded::<(u32, Outcome)>();
-    thread::scope(|scope| {
-        for _ in 0..jobs.min(order.len()) {
-            let job_receiver = job_receiver.clone();
-            let result_sender = result_sender.clone();
-            scope.spawn(move || {
-                let mut buffer = vec![0u8; READ_BUFFER_LEN];
-                for (file, size) in job_receiver {
-                    if control.is_cancelled() {
-                        break;
+    let batches = batch_ranges(&order);
+    let (job_sender, job_receiver) = bounded::<Range<usize>>(jobs * 2);
+    let results: Vec<Vec<(u32, Outcome)>> = thread::scope(|scope| {
+        let workers: Vec<_> = (0..jobs.min(order.len()))
+            .map(|_| {
+                let job_receiver = job_receiver.clone();
+                let order = &order;
+                scope.spawn(move || {
+                    let mut buffer = vec![0u8; READ_BUFFER_LEN];
+                    let mut hashed = Vec::new();
+                    for batch in job_receiver {
+                        for &(_, file) in &order[batch] {
+                            if control.is_cancelled() {
+                                return hashed;
+                            }
+                            let path = plan.path(root, entries, file);
+                            let outcome = match hash_file(&path, &mut buffer, control) {
+                                Ok(digest) => Outcome::Digest(digest),
+                                Err(reason) => Outcome::Failed(reason),
+                            };
+                            control.files_done.fetch_add(1, Ordering::Relaxed);
+                            hashed.push((file, outcome));
+                        }
                     }
-                    let path = plan.path(root, entries, file);
-                    let outcome = match hash_file(&path, size, &mut buffer, control) {
-                        Ok(digest) => Outcome::Digest(digest),
-                        Err(reason) => Outcome::Failed(reason),
-                    };
-                    control.files_done.fetch_add(1, Ordering::Relaxed);
-                    if result_sender.send((file, outcome)).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        // Only the workers hold senders now: the results channel closes when they end.
-        drop(result_sender);
-        for &(size, file) in &order {
-            if control.is_cancelled() || job_sender.send((file, size)).is_err() {
+                    hashed
+                })
+            })
+            .collect();
+        // Only the workers may hold receivers: if they all stop early (cancel), a send
+        // then fails instead of blocking forever.
+        drop(job_receiver);
+        for batch in batches {
+            if control.is_cancelled() || job_sender.send(batch).is_err() {
                 break;
             }
         }
-        // Closing the job channel lets idle workers leave their loop.
+        // Closing the job channel lets the workers leave their loop once it is empty.
         drop(job_sender);
+        workers
+            .into_iter()
+            .map(|worker| worker.join().expect("hashing worker panicked"))
+            .collect()
     });
-    for (file, outcome) in result_receiver {
+    for (file, outcome) in results.into_iter().flatten() {
         outcomes[file as usize] = outcome;
     }
+}
+
+/// Cuts the largest-first `order` into batches, the units sent to workers: a channel
+/// operation per small file would cost more than hashing it, so small files travel in
+/// groups of up to `BATCH_FILES` files or `BATCH_BYTES` bytes; a large file goes alone.
+fn batch_ranges(order: &[(u64, u32)]) -> Vec<Range<usize>> {
+    let mut batches = Vec::new();
+    let mut start = 0;
+    let mut bytes = 0u64;
+    for (i, &(size, _)) in order.iter().enumerate() {
+        bytes += size;
+        if i + 1 - start >= BATCH_FILES || bytes >= BATCH_BYTES {
+            batches.push(start..i + 1);
+            start = i + 1;
+            bytes = 0;
+        }
+    }
+    if start < order.len() {
+        batches.push(start..order.len());
+    }
+    batches
 }
 
 /// Why opening a file for hashing failed.
@@ -399,7 +425,7 @@ enum OpenFailure {
 /// Opens `path` for reading without ever blocking: `O_NONBLOCK` makes opening a FIFO
 /// return at once, and the type is then checked on the open descriptor (not on the
 /// path, which could be swapped in between).
-fn open_regular_file(path: &Path) -> Result<File, OpenFailure> {
+fn open_regular_file(path: &Path) -> Result<(File, u64), OpenFailure> {
     let file = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
@@ -409,98 +435,55 @@ fn open_regular_file(path: &Path) -> Result<File, OpenFailure> {
     if !metadata.is_file() {
         return Err(OpenFailure::NotRegular);
     }
-    Ok(file)
+    Ok((file, metadata.len()))
 }
 
-/// The SHA-1 of the file at `path`, which phase 2 found to be `size` bytes long. The
-/// file may have changed since: whatever is read now is hashed, and a file removed in
-/// between fails as missing.
+/// The SHA-1 of the file at `path`. The file may have changed since it was sized:
+/// whatever is read now is hashed, and a file removed in between fails as missing.
 fn hash_file(
     path: &Path,
-    size: u64,
     buffer: &mut [u8],
     control: &Control,
 ) -> Result<[u8; DIGEST_LEN], Reason> {
-    let file = open_regular_file(path).map_err(|failure| match failure {
+    let (file, len) = open_regular_file(path).map_err(|failure| match failure {
         OpenFailure::Io(error) => reason_for(&error),
         OpenFailure::NotRegular => Reason::NotRegularFile,
     })?;
-    let result = if size >= PIPELINE_MIN_LEN {
-        hash_pipelined(file, control)
-    } else {
-        hash_sequential(file, buffer, control)
-    };
-    result.map_err(|error| reason_for(&error))
+    hash_contents(file, len, buffer, control).map_err(|error| reason_for(&error))
 }
 
-fn hash_sequential(
+/// Reads `file` to its end through `buffer`, hashing as it goes.
+///
+/// `len` is the size `fstat` gave for the open file. A read that comes back short of
+/// the buffer exactly at that size has met the end of the file, so the extra `read`
+/// that would only return 0 is skipped: one system call less per small file, where
+/// system calls are most of the cost. A file that grew is still read to its new end.
+fn hash_contents(
     mut file: File,
+    len: u64,
     buffer: &mut [u8],
     control: &Control,
 ) -> io::Result<[u8; DIGEST_LEN]> {
     let mut hasher = Sha1::new();
+    let mut total = 0u64;
     loop {
         if control.is_cancelled() {
             return Err(cancelled());
         }
         let read = match file.read(buffer) {
-            Ok(0) => return Ok(hasher.finalize().into()),
+            Ok(0) => break,
             Ok(read) => read,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
             Err(error) => return Err(error),
         };
         hasher.update(&buffer[..read]);
         control.bytes_done.fetch_add(read as u64, Ordering::Relaxed);
-    }
-}
-
-/// Hashes with a reader thread running one chunk ahead: while this thread hashes chunk
-/// N, the reader copies chunk N+1 out of the page cache. Chunks cycle between two
-/// bounded channels, so memory stays at `PIPELINE_DEPTH` chunks.
-fn hash_pipelined(mut file: File, control: &Control) -> io::Result<[u8; DIGEST_LEN]> {
-    let (full_sender, full_receiver) = bounded::<io::Result<(Vec<u8>, usize)>>(PIPELINE_DEPTH);
-    let (empty_sender, empty_receiver) = bounded::<Vec<u8>>(PIPELINE_DEPTH);
-    for _ in 0..PIPELINE_DEPTH {
-        empty_sender
-            .send(vec![0u8; PIPELINE_CHUNK_LEN])
-            .expect("the receiver is alive");
-    }
-    // `move`: the hasher's channel ends are dropped when this closure returns, before
-    // the scope joins the reader, so a reader blocked on either channel wakes and ends.
-    thread::scope(move |scope| {
-        scope.spawn(move || {
-            // Ends when the hasher drops its side (done, failed or cancelled).
-            for mut chunk in empty_receiver {
-                let message = loop {
-                    match file.read(&mut chunk) {
-                        Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-                        Err(error) => break Err(error),
-                        Ok(read) => break Ok((chunk, read)),
-                    }
-                };
-                let stop = !matches!(message, Ok((_, read)) if read > 0);
-                if full_sender.send(message).is_err() || stop {
-                    return;
-                }
-            }
-        });
-        let mut hasher = Sha1::new();
-        loop {
-            if control.is_cancelled() {
-                return Err(cancelled());
-            }
-            let (chunk, read) = full_receiver
-                .recv()
-                .expect("the reader sends until end of file or error")?;
-            if read == 0 {
-                return Ok(hasher.finalize().into());
-            }
-            hasher.update(&chunk[..read]);
-            control.bytes_done.fetch_add(read as u64, Ordering::Relaxed);
-            // The reader may have stopped already (it never does before end of file).
-            let _ = empty_sender.send(chunk);
+        total += read as u64;
+        if read < buffer.len() && total == len {
+            break;
         }
-    })
+    }
+    Ok(hasher.finalize().into())
 }
 
 fn cancelled() -> io::Error {

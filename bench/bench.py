@@ -1,0 +1,265 @@
+#!/usr/bin/env python3
+"""Benchmark checksig against its peers, side by side in one run.
+
+Every tool runs as a whole process on data in the page cache; each data set is
+created once and cached outside the repository. Runs are interleaved (tool A, tool B,
+..., then again) and the median of N runs is reported with the min-max range, the
+process's peak RSS, and ratios to the peers.
+
+Peers:
+  sha1sum -c        GNU coreutils, single-threaded
+  hashlib loop      hashlib.file_digest over the manifest (what a Python user writes first)
+  hashlib threads   the same on a concurrent.futures thread pool (the best a Python user writes)
+  checksig          checksig.check_signatures through the installed Python module
+
+Usage (after the README's install command, from the repository root):
+  .venv/bin/python bench/bench.py                 # every data set, 5 runs each
+  .venv/bin/python bench/bench.py --sets a,c --runs 7
+  CHECKSIG_BENCH_DIR=/big/disk .venv/bin/python bench/bench.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Tuple
+
+MIB = 1024 * 1024
+GIB = 1024 * MIB
+
+HASHLIB_LOOP = r"""
+import hashlib, os, sys
+root = sys.argv[1]
+bad = 0
+with open(os.path.join(root, "sha1sum.txt"), "rb") as manifest:
+    for line in manifest:
+        expected, name = line.rstrip(b"\n").split(b"  ", 1)
+        with open(os.path.join(os.fsencode(root), name), "rb") as f:
+            if hashlib.file_digest(f, "sha1").hexdigest().encode() != expected:
+                bad += 1
+sys.exit(1 if bad else 0)
+"""
+
+HASHLIB_THREADS = r"""
+import concurrent.futures, hashlib, os, sys
+root = os.fsencode(sys.argv[1])
+def check(line):
+    expected, name = line.rstrip(b"\n").split(b"  ", 1)
+    with open(os.path.join(root, name), "rb") as f:
+        return hashlib.file_digest(f, "sha1").hexdigest().encode() == expected
+with open(os.path.join(root, b"sha1sum.txt"), "rb") as manifest:
+    lines = manifest.readlines()
+with concurrent.futures.ThreadPoolExecutor(os.cpu_count()) as pool:
+    ok = all(pool.map(check, lines, chunksize=64))
+sys.exit(0 if ok else 1)
+"""
+
+CHECKSIG = r"""
+import sys, checksig
+checksig.check_signatures(sys.argv[1])
+"""
+
+
+def write_file(path: Path, size: int, seed: int) -> None:
+    """Writes `size` pseudo-random bytes (distinct per seed) quickly."""
+    block = hashlib.sha256(str(seed).encode()).digest() * (MIB // 32)
+    block = bytes(b ^ (i & 0xFF) for i, b in enumerate(block[:4096])) + block[4096:]
+    with open(path, "wb") as f:
+        remaining = size
+        while remaining > 0:
+            chunk = block[: min(remaining, len(block))]
+            f.write(chunk)
+            remaining -= len(chunk)
+
+
+def make_manifest(root: Path, names: List[str]) -> None:
+    """Writes sha1sum.txt with GNU sha1sum, in the given order."""
+    with open(root / "sha1sum.txt", "wb") as manifest:
+        for start in range(0, len(names), 2000):
+            subprocess.run(
+                ["sha1sum", "--", *names[start : start + 2000]],
+                cwd=root,
+                stdout=manifest,
+                check=True,
+            )
+
+
+def make_small_files(root: Path, prefix: str, count: int, size: int) -> List[str]:
+    names = []
+    payload = os.urandom(size)
+    for i in range(count):
+        sub = root / f"{prefix}{i // 1000:03d}"
+        if i % 1000 == 0:
+            sub.mkdir(exist_ok=True)
+        name = f"{sub.name}/f{i:07d}"
+        with open(root / name, "wb") as f:
+            f.write(i.to_bytes(8, "little") + payload[8:] if size >= 8 else b"")
+        names.append(name)
+    return names
+
+
+def build_set(key: str, root: Path) -> None:
+    root.mkdir(parents=True)
+    if key == "a":
+        names = [f"large-{i}.bin" for i in range(2)]
+        for i, name in enumerate(names):
+            write_file(root / name, 512 * MIB, i)
+    elif key == "b":
+        names = ["one.bin"]
+        write_file(root / "one.bin", GIB, 7)
+    elif key == "c":
+        names = make_small_files(root, "s", 50_000, 4096)
+    elif key == "d":
+        names = make_small_files(root, "m", 20_000, 16 * 1024)
+        write_file(root / "zz-large.bin", GIB, 9)
+        names.append("zz-large.bin")
+    elif key == "e":
+        names = make_small_files(root, "e", 1_000_000, 0)
+    elif key == "e1":
+        names = make_small_files(root, "e", 1, 0)
+    else:
+        raise ValueError(key)
+    make_manifest(root, names)
+
+
+SETS: Dict[str, str] = {
+    "a": "(a) 2 x 512 MiB",
+    "b": "(b) 1 x 1 GiB",
+    "c": "(c) 50,000 x 4 KiB",
+    "d": "(d) 20,000 x 16 KiB + 1 GiB last",
+    "e": "(e) 1,000,000 empty files",
+    "e1": "(e) baseline: 1 empty file",
+}
+
+
+def dataset(cache: Path, key: str) -> Path:
+    root = cache / f"set-{key}"
+    if not (root / "sha1sum.txt").exists():
+        shutil.rmtree(root, ignore_errors=True)
+        print(f"creating {SETS[key]} in {root} ...", file=sys.stderr, flush=True)
+        build_set(key, root)
+    return root
+
+
+def run(command: List[str], cwd: Optional[Path] = None) -> Tuple[float, int]:
+    """Wall time in seconds and peak RSS in bytes of one whole process."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"{command} failed with {process.returncode}")
+    return elapsed, usage.ru_maxrss * 1024
+
+
+def warm(root: Path) -> None:
+    """Reads the data set once so every tool finds it in the page cache."""
+    subprocess.run(["sha1sum", "-c", "--quiet", "sha1sum.txt"], cwd=root, check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def single_core_rate(root: Path) -> Tuple[float, float]:
+    """hashlib (OpenSSL) on the largest file of the set, in process: (seconds, bytes/s)."""
+    largest = max((p for p in root.rglob("*") if p.is_file()), key=lambda p: p.stat().st_size)
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        with open(largest, "rb") as f:
+            hashlib.file_digest(f, "sha1")
+        best = min(best, time.perf_counter() - start)
+    return best, largest.stat().st_size / best
+
+
+def fmt_mib(n: float) -> str:
+    return f"{n / MIB:.1f}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sets", default="a,b,c,d,e", help="comma-separated data sets (a,b,c,d,e)")
+    parser.add_argument("--runs", type=int, default=5, help="interleaved runs per tool (median)")
+    parser.add_argument("--cache", default=os.environ.get("CHECKSIG_BENCH_DIR",
+                                                          str(Path.home() / ".cache" / "checksig-bench")))
+    parser.add_argument("--tools", default="sha1sum,hashlib-loop,hashlib-threads,checksig")
+    args = parser.parse_args()
+
+    cache = Path(args.cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    py = sys.executable
+    tools: Dict[str, Callable[[Path], List[str]]] = {
+        "sha1sum": lambda root: ["sha1sum", "-c", "--quiet", str(root / "sha1sum.txt")],
+        "hashlib-loop": lambda root: [py, "-c", HASHLIB_LOOP, str(root)],
+        "hashlib-threads": lambda root: [py, "-c", HASHLIB_THREADS, str(root)],
+        "checksig": lambda root: [py, "-c", CHECKSIG, str(root)],
+    }
+    chosen = [t for t in args.tools.split(",") if t]
+    cores = os.cpu_count() or 1
+
+    print(f"machine: {platform.machine()}, {cores} cores, {platform.system()} {platform.release()}, "
+          f"Python {platform.python_version()}")
+    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+    print()
+    print("| data set | tool | median s | min-max s | peak RSS MiB | vs sha1sum -c | vs hashlib loop | vs best Python |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    notes: List[str] = []
+    for key in [s for s in args.sets.split(",") if s]:
+        root = dataset(cache, key)
+        # sha1sum runs in the root: GNU resolves names against the current directory.
+        warm(root)
+        times: Dict[str, List[float]] = {t: [] for t in chosen}
+        rss: Dict[str, int] = {t: 0 for t in chosen}
+        for _ in range(args.runs):
+            for tool in chosen:
+                elapsed, peak = run(tools[tool](root), cwd=root)
+                times[tool].append(elapsed)
+                rss[tool] = max(rss[tool], peak)
+        median = {t: statistics.median(v) for t, v in times.items()}
+        best_python = min((median[t] for t in ("hashlib-loop", "hashlib-threads") if t in median), default=None)
+        for tool in chosen:
+            ratio = lambda peer: f"{median[tool] / peer:.2f}" if peer else "-"
+            print(f"| {SETS[key]} | {tool} | {median[tool]:.3f} | {min(times[tool]):.3f}-{max(times[tool]):.3f} "
+                  f"| {fmt_mib(rss[tool])} | {ratio(median.get('sha1sum'))} | {ratio(median.get('hashlib-loop'))} "
+                  f"| {ratio(best_python)} |")
+        if key in ("a", "b", "d"):
+            seconds, rate = single_core_rate(root)
+            total = sum(p.stat().st_size for p in root.rglob("*") if p.is_file() and p.name != "sha1sum.txt")
+            all_core = total / (rate * cores)
+            if "checksig" in median:
+                if key == "a":
+                    notes.append(f"(a) single-core limit {rate / 1e9:.2f} GB/s (hashlib on the largest file); "
+                                 f"all-core limit {all_core:.3f} s; checksig reaches "
+                                 f"{100 * all_core / median['checksig']:.0f} % of it")
+                elif key == "b":
+                    notes.append(f"(b) hashlib.file_digest in process on the file: {seconds:.3f} s; "
+                                 f"checksig (whole process) {median['checksig']:.3f} s = "
+                                 f"{median['checksig'] / seconds:.2f} x")
+                else:
+                    serial = min(median[t] for t in ("sha1sum", "hashlib-loop") if t in median)
+                    ideal = max(seconds, serial / cores)
+                    notes.append(f"(d) ideal makespan max(1 GiB alone {seconds:.3f} s, best serial "
+                                 f"{serial:.3f} s / {cores}) = {ideal:.3f} s; checksig "
+                                 f"{median['checksig']:.3f} s = {median['checksig'] / ideal:.2f} x ideal")
+        if key == "e" and "checksig" in median:
+            base = dataset(cache, "e1")
+            _, base_rss = run(tools["checksig"](base), cwd=base)
+            per_entry = (rss["checksig"] - base_rss) / 1_000_000
+            notes.append(f"(e) checksig peak RSS {fmt_mib(rss['checksig'])} MiB vs {fmt_mib(base_rss)} MiB "
+                         f"for a 1-entry manifest: {per_entry:.0f} bytes per entry")
+        sys.stdout.flush()
+    print()
+    for note in notes:
+        print(f"- {note}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,314 @@
+"""The command line, run as ``python -m checksig`` in a subprocess (cwd outside the
+source tree): output, exit codes, options, Ctrl-C, the progress bar."""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import checksig
+from support import change_signature, cli_command, logs_dir, run_cli, sha1sum, write_logs
+
+EMPTY = "da39a3ee5e6b4b0d3255bfef95601890afd80709"
+
+
+@pytest.fixture
+def dirs(tmp_path):
+    """good: 10 matching logs; bad: app-03 and app-08 changed; nomanifest: no
+    sha1sum.txt; missing: 10 logs, the manifest also lists gone.log; other: the
+    manifest is named other.sha1."""
+    made = {
+        "good": logs_dir(tmp_path / "good"),
+        "bad": logs_dir(tmp_path / "bad", broken=["app-03.log", "app-08.log"]),
+        "missing": logs_dir(tmp_path / "missing"),
+    }
+    with open(made["missing"] / "sha1sum.txt", "a") as manifest:
+        manifest.write(f"{EMPTY}  gone.log\n")
+    made["nomanifest"] = tmp_path / "nomanifest"
+    write_logs(made["nomanifest"], 2)
+    made["other"] = tmp_path / "other"
+    sha1sum(made["other"], write_logs(made["other"], 3), manifest="other.sha1")
+    return made
+
+
+def lines(text: bytes):
+    return text.decode("utf-8", "surrogateescape").splitlines()
+
+
+# Each case: arguments (names of dirs in {braces}), exit status, stdout lines, stderr.
+CASES = [
+    ("good", ["{good}"], 0, ["{good}: OK (10 files)"], []),
+    (
+        "bad",
+        ["{bad}"],
+        1,
+        [
+            "{bad}/app-03.log: FAILED (mismatch)",
+            "{bad}/app-08.log: FAILED (mismatch)",
+            "{bad}: 2 of 10 entries FAILED",
+        ],
+        [],
+    ),
+    (
+        "good-and-bad",
+        ["{good}", "{bad}"],
+        1,
+        [
+            "{good}: OK (10 files)",
+            "{bad}/app-03.log: FAILED (mismatch)",
+            "{bad}/app-08.log: FAILED (mismatch)",
+            "{bad}: 2 of 10 entries FAILED",
+        ],
+        [],
+    ),
+    (
+        "no-manifest",
+        ["{nomanifest}", "{good}"],
+        2,
+        ["{good}: OK (10 files)"],
+        [
+            'checksig: "{nomanifest}/sha1sum.txt" - cannot read manifest: '
+            "No such file or directory"
+        ],
+    ),
+    (
+        "quiet-good",
+        ["--quiet", "{good}"],
+        0,
+        [],
+        [],
+    ),
+    (
+        "quiet-bad",
+        ["-q", "{good}", "{bad}"],
+        1,
+        ["{bad}/app-03.log: FAILED (mismatch)", "{bad}/app-08.log: FAILED (mismatch)"],
+        [],
+    ),
+    (
+        "quiet-no-manifest",
+        ["--quiet", "{nomanifest}"],
+        2,
+        [],
+        [
+            'checksig: "{nomanifest}/sha1sum.txt" - cannot read manifest: '
+            "No such file or directory"
+        ],
+    ),
+    ("status-good", ["--status", "{good}"], 0, [], []),
+    ("status-bad", ["--status", "{bad}"], 1, [], []),
+    ("status-no-manifest", ["--status", "{nomanifest}"], 2, [], []),
+    ("jobs-1", ["--jobs", "1", "{bad}"], 1, None, []),
+    ("jobs-3", ["-j3", "{good}"], 0, ["{good}: OK (10 files)"], []),
+    (
+        "missing-file",
+        ["{missing}"],
+        1,
+        ["{missing}/gone.log: FAILED (no such file)", "{missing}: 1 of 11 entries FAILED"],
+        [],
+    ),
+    (
+        "ignore-missing",
+        ["--ignore-missing", "{missing}"],
+        0,
+        ["{missing}: OK (10 files, 1 missing skipped)"],
+        [],
+    ),
+    ("manifest", ["--manifest", "other.sha1", "{other}"], 0, ["{other}: OK (3 files)"], []),
+    (
+        "manifest-wrong",
+        ["{other}"],
+        2,
+        [],
+        [
+            'checksig: "{other}/sha1sum.txt" - cannot read manifest: '
+            "No such file or directory"
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "args, status, stdout, stderr",
+    [case[1:] for case in CASES],
+    ids=[case[0] for case in CASES],
+)
+def test_cli(dirs, tmp_path, args, status, stdout, stderr):
+    result = run_cli(*(arg.format(**dirs) for arg in args), cwd=tmp_path)
+    assert result.returncode == status, result.stderr
+    if stdout is not None:
+        assert lines(result.stdout) == [line.format(**dirs) for line in stdout]
+    else:  # same lines as without --jobs
+        assert lines(result.stdout)[-1] == f"{dirs['bad']}: 2 of 10 entries FAILED"
+    assert lines(result.stderr) == [line.format(**dirs) for line in stderr]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ([], "the following arguments are required: DIR"),
+        (["--jobs", "0", "."], "must be at least 1"),
+        (["--jobs", "x", "."], "not a number"),
+        (["--quiet", "--status", "."], "not allowed with argument"),
+        (["--frobnicate", "."], "unrecognized arguments"),
+    ],
+    ids=["no-dir", "jobs-0", "jobs-x", "quiet-and-status", "unknown-option"],
+)
+def test_usage_errors_exit_2(tmp_path, args, message):
+    result = run_cli(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == b""
+    assert message in result.stderr.decode()
+
+
+def test_version(tmp_path):
+    result = run_cli("--version", cwd=tmp_path)
+    assert (result.returncode, result.stdout.decode()) == (0, f"checksig {checksig.__version__}\n")
+
+
+def test_console_script_is_installed(tmp_path, dirs):
+    script = Path(sys.executable).with_name("checksig")
+    if not script.exists():
+        pytest.skip(f"no console script beside {sys.executable}")
+    result = subprocess.run(
+        [script, dirs["bad"]], cwd=tmp_path, capture_output=True, timeout=60
+    )
+    assert result.returncode == 1
+    assert lines(result.stdout)[-1] == f"{dirs['bad']}: 2 of 10 entries FAILED"
+
+
+def test_non_utf8_names_are_printed_as_bytes(tmp_path):
+    root = tmp_path / "latin1"
+    root.mkdir()
+    name = b"caf\xe9.log"
+    with open(os.path.join(os.fsencode(root), name), "wb") as f:
+        f.write(b"one line\n")
+    sha1sum(root, [name])
+    change_signature(root, name)
+    result = run_cli(root, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        os.fsencode(root) + b"/caf\xe9.log: FAILED (mismatch)",
+        os.fsencode(root) + b": 1 of 1 entries FAILED",
+    ]
+    assert result.stderr == b""
+
+
+def test_names_with_line_breaks_are_escaped_as_gnu_does(tmp_path):
+    root = tmp_path / "odd"
+    write_logs(root, 1)
+    (root / "a\nb.log").write_text("x\n")
+    sha1sum(root, ["app-01.log", "a\nb.log"])
+    (root / "a\nb.log").write_text("y\n")
+    result = run_cli(root, cwd=tmp_path)
+    assert result.returncode == 1
+    assert lines(result.stdout)[0] == f"\\{root}/a\\nb.log: FAILED (mismatch)"
+
+
+# --- Ctrl-C and the progress bar (large data) -------------------------------------------
+
+
+def wait_until_checking(pid: int, deadline: float) -> None:
+    """Waits until the CLI's check thread exists (the check is under way)."""
+    while time.monotonic() < deadline:
+        try:
+            if len(os.listdir(f"/proc/{pid}/task")) > 1:
+                return
+        except FileNotFoundError:
+            break
+        time.sleep(0.01)
+    pytest.fail("the CLI never started checking")
+
+
+@pytest.mark.slow
+def test_sigint_exits_130_with_a_summary(big_dataset, tmp_path):
+    process = subprocess.Popen(
+        cli_command("--jobs", "1", big_dataset),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_until_checking(process.pid, time.monotonic() + 10)
+        time.sleep(0.3)  # a few progress slices
+        process.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        stdout, stderr = process.communicate(timeout=10)
+        elapsed = time.monotonic() - sent
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, stderr
+    assert elapsed < 2, f"took {elapsed:.2f} s to exit"
+    assert stdout == b""
+    match = re.fullmatch(
+        rb"checksig: interrupted after (\d) of 4 files \([\d.]+ [kMG]?B of 2\.1 GB\)\n",
+        stderr,
+    )
+    assert match, stderr
+    assert int(match.group(1)) < 4
+
+
+def pty_output(args, cwd, env=None) -> bytes:
+    """Runs the CLI in a pseudo-terminal (stdout and stderr both TTYs); its output."""
+    pexpect = pytest.importorskip("pexpect")
+    command = cli_command(*args)
+    child = pexpect.spawn(
+        command[0], [os.fsdecode(a) for a in command[1:]], cwd=cwd, env=env, timeout=60
+    )
+    output = child.read()
+    child.close()
+    assert child.exitstatus == 0, output
+    return output
+
+
+@pytest.mark.slow
+def test_progress_bar_in_a_terminal(big_dataset, tmp_path):
+    pytest.importorskip("tqdm")
+    output = pty_output(["--jobs", "1", big_dataset], tmp_path)
+    assert re.search(rb"\d+%\|", output), output  # tqdm's "NN%|####  |"
+    assert b"B/s" in output
+    assert output.rstrip().endswith(f"{big_dataset}: OK (4 files)".encode())
+
+
+@pytest.mark.slow
+def test_no_progress_bar_when_piped(big_dataset, tmp_path):
+    result = run_cli("--jobs", "1", big_dataset, cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stderr == b""
+    assert lines(result.stdout) == [f"{big_dataset}: OK (4 files)"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("option", ["--quiet", "--status"])
+def test_no_progress_bar_when_quiet(big_dataset, tmp_path, option):
+    output = pty_output([option, "--jobs", "1", big_dataset], tmp_path)
+    assert output == b""
+
+
+@pytest.mark.slow
+def test_no_tqdm_means_no_bar_and_no_error(big_dataset, tmp_path):
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    (shadow / "tqdm.py").write_text("raise ImportError('tqdm is not installed')\n")
+    env = dict(os.environ, PYTHONPATH=str(shadow))
+    output = pty_output(["--jobs", "1", big_dataset], tmp_path, env=env)
+    assert output.decode().splitlines() == [f"{big_dataset}: OK (4 files)"]
+
+
+def test_example_directory_passes(tmp_path):
+    """The bundled example the README starts with (only in a source checkout)."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "logs"
+    if not example.is_dir():
+        pytest.skip("no examples/logs here")
+    copy = tmp_path / "logs"
+    shutil.copytree(example, copy)
+    result = run_cli(copy, cwd=tmp_path)
+    assert (result.returncode, lines(result.stdout)) == (0, [f"{copy}: OK (10 files)"])
