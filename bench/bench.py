@@ -28,6 +28,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
@@ -149,16 +150,45 @@ def dataset(cache: Path, key: str) -> Path:
     return root
 
 
+GNU_TIME = "/usr/bin/time"
+
+
 def run(command: List[str], cwd: Optional[Path] = None) -> Tuple[float, int]:
-    """Wall time in seconds and peak RSS in bytes of one whole process."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise SystemExit(f"{command} failed with {process.returncode}")
-    return elapsed, usage.ru_maxrss * 1024
+    """Wall time in seconds and peak RSS in bytes of one whole process.
+
+    The peak RSS comes from GNU time when it is installed (`apt-get install time`):
+    the kernel carries a process's peak RSS across fork and exec, so measuring a child
+    forked straight from this (larger) Python process would report Python's own size.
+    Without GNU time, the peak is sampled from /proc every millisecond.
+    """
+    with tempfile.NamedTemporaryFile("r") as report:
+        if os.path.exists(GNU_TIME):
+            command = [GNU_TIME, "-f", "%M", "-o", report.name, *command]
+        start = time.perf_counter()
+        process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL)
+        sampled = 0
+        if not os.path.exists(GNU_TIME):
+            while process.poll() is None:
+                sampled = max(sampled, peak_rss_kib(process.pid))
+                time.sleep(0.001)
+        process.wait()
+        elapsed = time.perf_counter() - start
+        if process.returncode != 0:
+            raise SystemExit(f"{command} failed with {process.returncode}")
+        if os.path.exists(GNU_TIME):
+            sampled = int(report.read().strip().splitlines()[-1])
+    return elapsed, sampled * 1024
+
+
+def peak_rss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def warm(root: Path) -> None:

@@ -146,6 +146,8 @@ pub fn read_manifest<R: Read>(reader: R) -> Result<Vec<Entry>, ManifestError> {
     if entries.is_empty() {
         return Err(ManifestError::Empty);
     }
+    // A million entries leave up to a million slots of growth slack: give them back.
+    entries.shrink_to_fit();
     Ok(entries)
 }
 
