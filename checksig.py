@@ -31,7 +31,7 @@ import dataclasses
 import os
 import sys
 import sysconfig
-from typing import IO, Any, Callable, List, Optional, Sequence, Union
+from typing import Any, Callable, List, Optional, Sequence, TextIO, Union
 
 __all__ = [
     "check",
@@ -71,6 +71,14 @@ def _load_library(path: str) -> ctypes.CDLL:
         "from the checksig source directory; both need a Rust toolchain "
         "(https://rustup.rs)"
     )
+    here = os.path.dirname(path)
+    if os.path.exists(os.path.join(here, "Cargo.toml")):
+        how_to_build += (
+            ". This checksig.py is the source tree's: if checksig is installed, run "
+            "from another directory or use the `checksig` command, since "
+            "`python -m checksig` and `python -c 'import checksig'` in the source "
+            "directory import this file first"
+        )
     if not os.path.exists(path):
         raise ImportError(
             f"checksig: the library {path} was not found: {how_to_build}",
@@ -149,8 +157,7 @@ class _Failure(ctypes.Structure):
     """``struct checksig_failure``. Its pointers are borrowed from the handle."""
 
     _fields_ = [
-        # c_void_p, not c_char_p: the path may hold any byte, read with path_len.
-        ("path", ctypes.c_void_p),
+        ("path", ctypes.c_char_p),
         ("path_len", ctypes.c_size_t),
         ("line", ctypes.c_uint64),
         ("reason", ctypes.c_int),
@@ -342,7 +349,9 @@ def _progress(handle: Any) -> Progress:
 
 
 def _failure(raw: _Failure) -> Failure:
-    path_bytes = ctypes.string_at(raw.path, raw.path_len) if raw.path else b""
+    # Borrowed from the handle: c_char_p copies the bytes (the library strips NULs, so
+    # they are exactly path_len long).
+    path_bytes = (raw.path or b"")[: raw.path_len]
     actual = raw.actual_hex.decode("ascii")
     return Failure(
         path=os.fsdecode(path_bytes),
@@ -463,7 +472,7 @@ def check_signatures(root_dir: PathArg) -> None:
 # ---------------------------------------------------------------------------------------
 
 
-def _write(stream: IO[str], text: str) -> None:
+def _write(stream: TextIO, text: str) -> None:
     """Writes ``text`` and a newline; surrogate-escaped bytes (non-UTF-8 names) go out
     as the original bytes instead of raising UnicodeEncodeError."""
     line = text + "\n"
@@ -487,13 +496,15 @@ def _display_name(path: str) -> str:
 
 def _human_bytes(count: int) -> str:
     """``1234567`` -> ``"1.2 MB"`` (decimal units, as disks are sold)."""
+    if count < 1000:
+        return f"{count} B"
     value = float(count)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            text = f"{value:.1f}".rstrip("0").rstrip(".") if unit != "B" else str(count)
-            return f"{text} {unit}"
+    for unit in ("kB", "MB", "GB", "TB", "PB"):
         value /= 1000
-    raise AssertionError("unreachable")
+        if value < 999.5 or unit == "PB":
+            break
+    text = f"{value:.0f}" if value >= 99.5 else f"{value:.1f}".rstrip("0").rstrip(".")
+    return f"{text} {unit}"
 
 
 def _positive_int(text: str) -> int:
@@ -556,15 +567,20 @@ class _Watcher:
                 from tqdm import tqdm  # optional: no bar without it
             except ImportError:
                 return
-            self._bar = tqdm(
+            settings = dict(
                 desc=label,
                 total=None,
                 unit="B",
-                unit_scale=True,
-                unit_divisor=1024,
+                unit_scale=True,  # decimal units, as in the interrupted summary
                 leave=False,
                 file=sys.stderr,
             )
+            try:
+                # Shown only once the check has run for a moment: no flicker for the
+                # many directories that take a few milliseconds.
+                self._bar = tqdm(delay=0.3, **settings)
+            except TypeError:  # tqdm < 4.60 has no delay
+                self._bar = tqdm(**settings)
 
     def __call__(self, progress: Progress) -> None:
         self.last = progress

@@ -287,23 +287,29 @@ fn size_files(
     // Workers take disjoint batches of the outcome slots and fill them in place.
     let batches = Mutex::new(outcomes.chunks_mut(SIZE_BATCH).enumerate());
     thread::scope(|scope| {
-        for _ in 0..jobs {
-            scope.spawn(|| loop {
-                let next = batches.lock().unwrap_or_else(|e| e.into_inner()).next();
-                let Some((batch, slots)) = next else {
-                    return;
-                };
-                if control.is_cancelled() {
-                    return;
-                }
-                for (offset, slot) in slots.iter_mut().enumerate() {
-                    let path = plan.path(root, entries, (batch * SIZE_BATCH + offset) as u32);
-                    *slot = size_file(&path, options.ignore_missing);
-                }
-            });
+        let workers: Vec<_> = (0..jobs)
+            .map(|_| {
+                scope.spawn(|| loop {
+                    let next = batches.lock().unwrap_or_else(|e| e.into_inner()).next();
+                    let Some((batch, slots)) = next else {
+                        return;
+                    };
+                    if control.is_cancelled() {
+                        return;
+                    }
+                    for (offset, slot) in slots.iter_mut().enumerate() {
+                        let file = (batch * SIZE_BATCH + offset) as u32;
+                        *slot = size_file(&plan.path(root, entries, file), options.ignore_missing);
+                    }
+                })
+            })
+            .collect();
+        // Joined one by one, not just left to the scope: the scope waits for the
+        // closures, `join` also for the OS threads to be gone.
+        for worker in workers {
+            worker.join().expect("sizing worker panicked");
         }
     });
-    drop(batches);
     let mut bytes_total = 0;
     let mut files_done = 0;
     for outcome in &outcomes {

@@ -413,25 +413,10 @@ def task_count():
     return len(os.listdir("/proc/self/task"))
 
 
-def settled_task_count(expected, timeout=1.0):
-    """The OS thread count once it is back to ``expected``, or after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    count = task_count()
-    while count != expected and time.monotonic() < deadline:
-        time.sleep(0.005)
-        count = task_count()
-    return count
-
-
-@pytest.mark.xfail(
-    strict=False,
-    reason="library bug: src/verify.rs never joins the scoped hashing workers and "
-    "pipeline reader; std::thread::scope waits for their closures, not for the OS "
-    "threads to exit, which can still be running for a few ms after check() returns",
-)
 def test_no_os_thread_outlives_the_call(tmp_path):
+    """Every worker is joined before a check returns (fork safety, clean exit)."""
     root = logs_dir(tmp_path / "logs")
-    before = settled_task_count(threading.active_count())
+    before = task_count()
     lingering = 0
     for _ in range(20):
         checksig.check(root)
@@ -442,8 +427,7 @@ def test_no_os_thread_outlives_the_call(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("exception", [KeyboardInterrupt, RuntimeError])
 def test_exception_in_progress_cancels_promptly(big_dataset, exception):
-    threads_before = threading.active_count()
-    tasks_before = settled_task_count(threads_before)
+    threads_before, tasks_before = threading.active_count(), task_count()
     raised_at = []
 
     def progress(p):
@@ -458,8 +442,7 @@ def test_exception_in_progress_cancels_promptly(big_dataset, exception):
     elapsed = time.monotonic() - raised_at[0][0]
     assert elapsed < 0.5, f"took {elapsed:.3f} s to stop"
     assert threading.active_count() == threads_before
-    # Exiting workers may linger for a few ms (see test_no_os_thread_outlives_the_call).
-    assert settled_task_count(tasks_before) == tasks_before
+    assert task_count() == tasks_before
 
 
 @pytest.mark.slow
@@ -478,14 +461,14 @@ def test_a_check_after_a_cancelled_one_works(big_dataset, tmp_path):
 def test_fork_after_a_check(tmp_path):
     root = logs_dir(tmp_path / "logs")
     assert checksig.check(root).ok
-    tasks_before = settled_task_count(threading.active_count())
+    tasks_before = task_count()
     pid = os.fork()
     if pid == 0:  # the child: no pool to deadlock on
         try:
             good = checksig.check(root).ok
             change_signature(root, "app-01.log")
             bad = checksig.check(root).failed == 1
-            os._exit(0 if good and bad and settled_task_count(1) == 1 else 1)
+            os._exit(0 if good and bad and task_count() == 1 else 1)
         except BaseException:
             os._exit(2)
     deadline = time.monotonic() + 30
@@ -499,4 +482,71 @@ def test_fork_after_a_check(tmp_path):
             pytest.fail("the forked child hung")
         time.sleep(0.02)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
-    assert settled_task_count(tasks_before) == tasks_before
+    assert task_count() == tasks_before
+
+
+# --- the ctypes mirror of the header ----------------------------------------------------
+
+LAYOUT_PROGRAM = r"""
+#include <stdio.h>
+#include <stddef.h>
+#include "checksig.h"
+#define FIELD(type, field) printf(#type "." #field " %zu %zu\n", \
+    offsetof(struct type, field), sizeof(((struct type *)0)->field));
+#define SIZE(type) printf(#type " %zu\n", sizeof(struct type));
+int main(void) {
+    SIZE(checksig_options) FIELD(checksig_options, manifest)
+    FIELD(checksig_options, jobs) FIELD(checksig_options, ignore_missing)
+    SIZE(checksig_progress) FIELD(checksig_progress, files_done)
+    FIELD(checksig_progress, files_total) FIELD(checksig_progress, bytes_done)
+    FIELD(checksig_progress, bytes_total)
+    SIZE(checksig_counts) FIELD(checksig_counts, entries) FIELD(checksig_counts, matched)
+    FIELD(checksig_counts, failed) FIELD(checksig_counts, skipped)
+    SIZE(checksig_failure) FIELD(checksig_failure, path) FIELD(checksig_failure, path_len)
+    FIELD(checksig_failure, line) FIELD(checksig_failure, reason)
+    FIELD(checksig_failure, detail) FIELD(checksig_failure, expected_hex)
+    FIELD(checksig_failure, actual_hex)
+    printf("enum %zu\n", sizeof(enum checksig_reason));
+    return 0;
+}
+"""
+
+
+def test_structures_match_the_header(tmp_path):
+    """The ctypes Structures have the C compiler's sizes and offsets for the header."""
+    import shutil
+    import subprocess
+
+    header = Path(__file__).resolve().parents[2] / "include" / "checksig.h"
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if not header.exists() or compiler is None:
+        pytest.skip("needs include/checksig.h (a source checkout) and a C compiler")
+    (tmp_path / "layout.c").write_text(LAYOUT_PROGRAM)
+    subprocess.run(
+        [compiler, "-Wall", "-Werror", f"-I{header.parent}", "layout.c", "-o", "layout"],
+        cwd=tmp_path,
+        check=True,
+    )
+    output = subprocess.run(
+        [str(tmp_path / "layout")], capture_output=True, text=True, check=True
+    ).stdout
+    mirrors = {
+        "checksig_options": checksig._Options,
+        "checksig_progress": checksig._Progress,
+        "checksig_counts": checksig._Counts,
+        "checksig_failure": checksig._Failure,
+    }
+    for line in output.splitlines():
+        name, *numbers = line.split()
+        numbers = [int(n) for n in numbers]
+        if name == "enum":
+            assert numbers == [ctypes.sizeof(ctypes.c_int)]
+        elif "." in name:
+            struct, field = name.split(".")
+            described = getattr(mirrors[struct], field)
+            assert [described.offset, described.size] == numbers, name
+        else:
+            assert ctypes.sizeof(mirrors[name]) == numbers[0], name
+    assert [f for f, _ in checksig._Failure._fields_] == [
+        "path", "path_len", "line", "reason", "detail", "expected_hex", "actual_hex"
+    ]
