@@ -155,10 +155,8 @@ pub fn check_with(root: &Path, options: &Options, control: &Control) -> Result<R
     })?;
     let t0 = std::time::Instant::now();
     let entries = read_manifest(manifest).map_err(manifest_error)?;
-    eprintln!("parse {:?}", t0.elapsed());
 
     let plan = Plan::new(&entries);
-    eprintln!("plan {:?}", t0.elapsed());
     control
         .files_total
         .store(plan.files.len() as u64, Ordering::Relaxed);
@@ -169,12 +167,10 @@ pub fn check_with(root: &Path, options: &Options, control: &Control) -> Result<R
         .clamp(1, plan.files.len().max(1));
 
     let mut outcomes = size_files(root, &entries, &plan, jobs, options, control);
-    eprintln!("size {:?}", t0.elapsed());
     if control.is_cancelled() {
         return Err(Error::Cancelled);
     }
     hash_files(root, &entries, &plan, jobs, &mut outcomes, control);
-    eprintln!("hash {:?}", t0.elapsed());
     if control.is_cancelled() {
         return Err(Error::Cancelled);
     }
