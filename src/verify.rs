@@ -153,7 +153,6 @@ pub fn check_with(root: &Path, options: &Options, control: &Control) -> Result<R
             OpenFailure::NotRegular => io::Error::other("not a regular file"),
         }))
     })?;
-    let t0 = std::time::Instant::now();
     let entries = read_manifest(manifest).map_err(manifest_error)?;
 
     let plan = Plan::new(&entries);
