@@ -39,6 +39,7 @@ __all__ = [
     "main",
     "Report",
     "Failure",
+    "Match",
     "Progress",
     "ChecksigError",
     "ManifestError",
@@ -128,6 +129,7 @@ class _Options(ctypes.Structure):
         ("manifest", ctypes.c_char_p),
         ("jobs", ctypes.c_size_t),
         ("ignore_missing", ctypes.c_bool),
+        ("list_matches", ctypes.c_bool),
     ]
 
 
@@ -167,6 +169,16 @@ class _Failure(ctypes.Structure):
     ]
 
 
+class _Match(ctypes.Structure):
+    """``struct checksig_match``. Its pointer is borrowed from the handle."""
+
+    _fields_ = [
+        ("path", ctypes.c_char_p),
+        ("path_len", ctypes.c_size_t),
+        ("line", ctypes.c_uint64),
+    ]
+
+
 class _Check(ctypes.Structure):
     """``struct checksig_check``: opaque, only ever handled through a pointer."""
 
@@ -195,6 +207,12 @@ _declare("checksig_failure_count", [_CheckPtr], ctypes.c_size_t)
 _declare(
     "checksig_failure_at",
     [_CheckPtr, ctypes.c_size_t, ctypes.POINTER(_Failure)],
+    ctypes.c_bool,
+)
+_declare("checksig_match_count", [_CheckPtr], ctypes.c_size_t)
+_declare(
+    "checksig_match_at",
+    [_CheckPtr, ctypes.c_size_t, ctypes.POINTER(_Match)],
     ctypes.c_bool,
 )
 _declare("checksig_check_free", [_CheckPtr], None)
@@ -257,6 +275,21 @@ class Failure:
 
 
 @dataclasses.dataclass(frozen=True)
+class Match:
+    """One matching manifest entry (listed only when ``check(list_matches=True)``).
+
+    Attributes:
+        path: ``root_dir`` joined with the name as written (``os.fsdecode``d).
+        path_bytes: the same path as the exact bytes.
+        line: the manifest line (1-based).
+    """
+
+    path: str
+    path_bytes: bytes
+    line: int
+
+
+@dataclasses.dataclass(frozen=True)
 class Report:
     """The outcome of a check that ran to the end (every file was looked at).
 
@@ -269,6 +302,8 @@ class Report:
         failures: every failing entry, in manifest order.
         message: the library's message (every failure on its own line,
             ``"<path>" - <reason>``), or None when ``ok``.
+        matches: every matching entry in manifest order, when ``check`` was asked
+            for them with ``list_matches=True``; else empty.
     """
 
     ok: bool
@@ -278,6 +313,7 @@ class Report:
     skipped: int
     failures: List[Failure]
     message: Optional[str]
+    matches: List[Match] = dataclasses.field(default_factory=list)
 
 
 class ChecksigError(ValueError):
@@ -372,7 +408,14 @@ def _report(handle: Any, status: int) -> Report:
     for index in range(_lib.checksig_failure_count(handle)):
         if _lib.checksig_failure_at(handle, index, ctypes.byref(raw)):
             failures.append(_failure(raw))
+    matches = []
+    raw_match = _Match()
+    for index in range(_lib.checksig_match_count(handle)):
+        if _lib.checksig_match_at(handle, index, ctypes.byref(raw_match)):
+            path_bytes = (raw_match.path or b"")[: raw_match.path_len]
+            matches.append(Match(os.fsdecode(path_bytes), path_bytes, int(raw_match.line)))
     return Report(
+        matches=matches,
         ok=status == _OK,
         entries=int(counts.entries),
         matched=int(counts.matched),
@@ -390,6 +433,7 @@ def check(
     jobs: Optional[int] = None,
     ignore_missing: bool = False,
     progress: Optional[Callable[[Progress], Any]] = None,
+    list_matches: bool = False,
 ) -> Report:
     """Checks ``root_dir`` against its manifest and returns the Report.
 
@@ -403,6 +447,9 @@ def check(
         progress: called from the calling thread with a Progress about every 100 ms
             while the check runs, and once more with the final figures when it has
             run to the end. An exception it raises cancels the check and propagates.
+        list_matches: also list every matching entry in ``report.matches`` (for output
+            that shows each file); off by default, as a huge manifest would keep every
+            path.
 
     Returns:
         A Report: ``report.ok`` tells whether every entry matched.
@@ -424,7 +471,7 @@ def check(
         raise ValueError(f"jobs must be at least 1, not {jobs}")
     else:
         jobs_count = jobs
-    options = _Options(manifest_bytes, jobs_count, bool(ignore_missing))
+    options = _Options(manifest_bytes, jobs_count, bool(ignore_missing), bool(list_matches))
 
     handle = _lib.checksig_start(root, ctypes.byref(options))
     try:
@@ -521,15 +568,16 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="checksig",
         description="Verify each DIR against its SHA-1 manifest (DIR/sha1sum.txt, as "
-        "written by GNU sha1sum), hashing the files in parallel. Prints every failing "
-        "file and a summary line per DIR.",
+        "written by GNU sha1sum), hashing the files in parallel. Prints `path: OK` or "
+        "`path: FAILED (reason)` for every entry, as sha1sum -c does, and a summary "
+        "line per DIR.",
         epilog="Exit status: 0 when every file matches, 1 when any file fails, "
         "2 for a usage error or an unusable manifest, 130 when interrupted.",
     )
     parser.add_argument("dirs", metavar="DIR", nargs="+", help="directory to check")
     output = parser.add_mutually_exclusive_group()
     output.add_argument(
-        "-q", "--quiet", action="store_true", help="print only failures and errors"
+        "-q", "--quiet", action="store_true", help="print only failures and errors (no OK lines)"
     )
     output.add_argument(
         "--status", action="store_true", help="print nothing: the exit status tells"
@@ -613,6 +661,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     jobs=args.jobs,
                     ignore_missing=args.ignore_missing,
                     progress=watcher,
+                    list_matches=show,
                 )
             except ChecksigError as error:
                 watcher.close()
@@ -626,11 +675,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 status = max(status, 1)
             if args.status:
                 continue
-            for failure in report.failures:
-                _write(
-                    sys.stdout,
-                    f"{_display_name(failure.path)}: FAILED ({failure.reason_text})",
-                )
+            # Every entry in manifest order, as `sha1sum -c` prints them: `path: OK`
+            # (not under --quiet) and `path: FAILED (reason)`.
+            verdicts = [(f.line, f"{_display_name(f.path)}: FAILED ({f.reason_text})")
+                        for f in report.failures]
+            verdicts += [(m.line, f"{_display_name(m.path)}: OK") for m in report.matches]
+            for _, verdict in sorted(verdicts, key=lambda pair: pair[0]):
+                _write(sys.stdout, verdict)
             if not show:
                 continue
             if report.ok:

@@ -53,6 +53,9 @@ typedef struct checksig_options {
   // Skip missing files instead of failing them; the check still fails when nothing
   // at all was verified.
   bool ignore_missing;
+  // Also keep every matching entry, for `checksig_match_at` (a tool printing
+  // `name: OK` lines). Off: only failures are kept.
+  bool list_matches;
 } checksig_options;
 
 // A snapshot of a check's progress. `files` counts distinct files (a name listed twice
@@ -93,6 +96,17 @@ typedef struct checksig_failure {
   // The digest computed (mismatch only), else "".
   char actual_hex[41];
 } checksig_failure;
+
+// One matching entry (kept only with `options.list_matches`). Its pointer is borrowed
+// from the check handle: valid until `checksig_check_free`.
+typedef struct checksig_match {
+  // `root_dir` joined with the name as written; NUL-terminated, may not be UTF-8.
+  const char *path;
+  // Length of `path` in bytes, without the NUL.
+  size_t path_len;
+  // The manifest line (1-based).
+  uint64_t line;
+} checksig_match;
 
 #ifdef __cplusplus
 extern "C" {
@@ -180,6 +194,23 @@ size_t checksig_failure_count(const struct checksig_check *check);
 bool checksig_failure_at(const struct checksig_check *check,
                          size_t index,
                          struct checksig_failure *out);
+
+// The number of matching entries kept (see `options.list_matches`); 0 while running,
+// for NULL, or when matches were not asked for.
+//
+// # Safety
+// `check` is NULL or a live handle.
+size_t checksig_match_count(const struct checksig_check *check);
+
+// Writes matching entry number `index` (0-based, manifest order) into `*out`. Returns
+// false (writing nothing) for a NULL pointer, a running check or an index out of
+// range. The path belongs to the handle and lives until `checksig_check_free`.
+//
+// # Safety
+// `check` is NULL or a live handle; `out` is NULL or valid for writes.
+bool checksig_match_at(const struct checksig_check *check,
+                       size_t index,
+                       struct checksig_match *out);
 
 // Releases a handle: cancels the check if it is still running, waits for its thread
 // to end, and frees everything, including the strings `checksig_failure_at` handed

@@ -70,6 +70,9 @@ pub struct checksig_options {
     /// Skip missing files instead of failing them; the check still fails when nothing
     /// at all was verified.
     pub ignore_missing: bool,
+    /// Also keep every matching entry, for `checksig_match_at` (a tool printing
+    /// `name: OK` lines). Off: only failures are kept.
+    pub list_matches: bool,
 }
 
 /// A snapshot of a check's progress. `files` counts distinct files (a name listed twice
@@ -117,6 +120,19 @@ pub struct checksig_failure {
     pub actual_hex: [c_char; 41],
 }
 
+/// One matching entry (kept only with `options.list_matches`). Its pointer is borrowed
+/// from the check handle: valid until `checksig_check_free`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct checksig_match {
+    /// `root_dir` joined with the name as written; NUL-terminated, may not be UTF-8.
+    pub path: *const c_char,
+    /// Length of `path` in bytes, without the NUL.
+    pub path_len: usize,
+    /// The manifest line (1-based).
+    pub line: u64,
+}
+
 /// A check running in the background, started by `checksig_start`. Opaque.
 pub struct checksig_check {
     shared: Arc<Shared>,
@@ -140,6 +156,8 @@ struct Finished {
     message: Option<Vec<u8>>,
     counts: checksig_counts,
     failures: Vec<FailureView>,
+    /// Matching entries' paths and lines, when the options asked for them.
+    matches: Vec<(CString, u64)>,
 }
 
 /// A failure's owned strings, which `checksig_failure` points into.
@@ -169,6 +187,11 @@ impl Finished {
                     skipped: report.skipped,
                 },
                 failures: report.failures.iter().map(FailureView::new).collect(),
+                matches: report
+                    .matches
+                    .iter()
+                    .map(|m| (c_string(m.path.clone()), u64::from(m.line)))
+                    .collect(),
             },
             Err(error) => Finished {
                 status: match error {
@@ -178,6 +201,7 @@ impl Finished {
                 message: Some(error.message()),
                 counts: checksig_counts::default(),
                 failures: Vec::new(),
+                matches: Vec::new(),
             },
         }
     }
@@ -411,6 +435,7 @@ unsafe fn options_from_c(given: &checksig_options) -> Result<Options, &'static s
     let mut options = Options {
         jobs: NonZeroUsize::new(given.jobs),
         ignore_missing: given.ignore_missing,
+        list_matches: given.list_matches,
         ..Options::default()
     };
     if let Some(manifest) = argument_bytes(given.manifest) {
@@ -580,6 +605,55 @@ pub unsafe extern "C" fn checksig_failure_at(
     match failure {
         Some(failure) => {
             *out = failure;
+            true
+        }
+        None => false,
+    }
+}
+
+/// The number of matching entries kept (see `options.list_matches`); 0 while running,
+/// for NULL, or when matches were not asked for.
+///
+/// # Safety
+/// `check` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn checksig_match_count(check: *const checksig_check) -> usize {
+    let Some(check) = handle(check) else {
+        return 0;
+    };
+    guard(0, || check.with_outcome(0, |f| f.matches.len()))
+}
+
+/// Writes matching entry number `index` (0-based, manifest order) into `*out`. Returns
+/// false (writing nothing) for a NULL pointer, a running check or an index out of
+/// range. The path belongs to the handle and lives until `checksig_check_free`.
+///
+/// # Safety
+/// `check` is NULL or a live handle; `out` is NULL or valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn checksig_match_at(
+    check: *const checksig_check,
+    index: usize,
+    out: *mut checksig_match,
+) -> bool {
+    let (Some(check), false) = (handle(check), out.is_null()) else {
+        return false;
+    };
+    let found = guard(None, || {
+        check.with_outcome(None, |finished| {
+            finished
+                .matches
+                .get(index)
+                .map(|(path, line)| checksig_match {
+                    path: path.as_ptr(),
+                    path_len: path.as_bytes().len(),
+                    line: *line,
+                })
+        })
+    });
+    match found {
+        Some(found) => {
+            *out = found;
             true
         }
         None => false,

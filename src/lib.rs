@@ -23,5 +23,5 @@ pub mod paths;
 pub mod report;
 pub mod verify;
 
-pub use report::{Error, Failure, Reason, Report};
+pub use report::{Error, Failure, Match, Reason, Report};
 pub use verify::{check, check_with, Control, Options, Progress, DEFAULT_MANIFEST};

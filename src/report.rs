@@ -83,6 +83,18 @@ pub struct Report {
     pub skipped: u64,
     /// Every failing entry, in manifest order.
     pub failures: Vec<Failure>,
+    /// Every matching entry, in manifest order, when `Options::list_matches` asked for
+    /// them (a CLI printing `name: OK` lines); empty otherwise.
+    pub matches: Vec<Match>,
+}
+
+/// One matching manifest entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    /// `root_dir` joined with the name as written.
+    pub path: Vec<u8>,
+    /// The manifest line (1-based).
+    pub line: u32,
 }
 
 impl Report {

@@ -36,7 +36,7 @@ use sha1::{Digest, Sha1};
 
 use crate::manifest::{read_manifest, Entry, ManifestError, DIGEST_LEN};
 use crate::paths::{display_join, resolve};
-use crate::report::{os_reason, Error, Failure, Reason, Report};
+use crate::report::{os_reason, Error, Failure, Match, Reason, Report};
 
 /// The manifest looked for when the caller names none.
 pub const DEFAULT_MANIFEST: &str = "sha1sum.txt";
@@ -63,6 +63,10 @@ pub struct Options {
     /// GNU's `--ignore-missing`: a missing file is skipped, not a failure. A check that
     /// verified nothing at all still fails.
     pub ignore_missing: bool,
+    /// Also list every matching entry in `Report::matches`, for output that shows each
+    /// file (`name: OK`). Off by default: a million-line manifest would keep a million
+    /// paths.
+    pub list_matches: bool,
 }
 
 impl Default for Options {
@@ -71,6 +75,7 @@ impl Default for Options {
             manifest: PathBuf::from(DEFAULT_MANIFEST),
             jobs: None,
             ignore_missing: false,
+            list_matches: false,
         }
     }
 }
@@ -174,7 +179,7 @@ pub fn check_with(root: &Path, options: &Options, control: &Control) -> Result<R
         return Err(Error::Cancelled);
     }
 
-    let report = plan.report(root_bytes, &entries, &outcomes);
+    let report = plan.report(root_bytes, &entries, &outcomes, options.list_matches);
     if options.ignore_missing && report.is_ok() && report.matched == 0 {
         return Err(Error::NothingVerified {
             path: manifest_path.as_os_str().as_bytes().to_vec(),
@@ -223,7 +228,13 @@ impl Plan {
     }
 
     /// Every entry's verdict, in manifest order.
-    fn report(&self, root: &[u8], entries: &[Entry], outcomes: &[Outcome]) -> Report {
+    fn report(
+        &self,
+        root: &[u8],
+        entries: &[Entry],
+        outcomes: &[Outcome],
+        list_matches: bool,
+    ) -> Report {
         let mut report = Report {
             entries: entries.len() as u64,
             ..Report::default()
@@ -238,6 +249,12 @@ impl Plan {
                 }
                 Some(Outcome::Digest(digest)) if *digest == entry.expected => {
                     report.matched += 1;
+                    if list_matches {
+                        report.matches.push(Match {
+                            path: display_join(root, &entry.name),
+                            line: entry.line,
+                        });
+                    }
                     continue;
                 }
                 Some(Outcome::Digest(digest)) => (Reason::Mismatch, Some(*digest)),

@@ -478,3 +478,28 @@ fn names_are_taken_byte_for_byte() {
     expected.extend_from_slice(b"/latin1-\xe9\xff\" - mismatch");
     assert_eq!(message, expected);
 }
+
+#[test]
+fn matches_are_listed_in_manifest_order_only_when_asked() {
+    let (dir, names) = log_dir("matches", 5);
+    dir.write(b"app-02.log", b"changed\n");
+    let report = check(dir.path(), &Options::default()).unwrap();
+    assert!(report.matches.is_empty());
+    let listing = Options {
+        list_matches: true,
+        ..Options::default()
+    };
+    let report = check(dir.path(), &listing).unwrap();
+    let got: Vec<(String, u32)> = report
+        .matches
+        .iter()
+        .map(|m| (String::from_utf8(m.path.clone()).unwrap(), m.line))
+        .collect();
+    let root = dir.display();
+    let expected: Vec<(String, u32)> = [0, 2, 3, 4]
+        .iter()
+        .map(|&i| (format!("{root}/{}", names[i]), i as u32 + 1))
+        .collect();
+    assert_eq!(got, expected);
+    assert_eq!(report.failures.len(), 1);
+}

@@ -80,7 +80,24 @@ static void test_handle(const char *bad) {
     char *message = checksig_get_message(check);
     EXPECT(message != NULL && strstr(message, " - mismatch") != NULL);
     checksig_free(message);
+    EXPECT(checksig_match_count(check) == 0); /* not asked for */
     checksig_check_free(check);
+
+    /* With list_matches, the nine matching entries in manifest order. */
+    options.list_matches = true;
+    check = checksig_start(bad, &options);
+    EXPECT(checksig_wait(check, -1));
+    EXPECT(checksig_match_count(check) == 9);
+    checksig_match match;
+    uint64_t previous_line = 0;
+    for (size_t i = 0; i < checksig_match_count(check); i++) {
+        EXPECT(checksig_match_at(check, i, &match));
+        EXPECT(match.line > previous_line && strlen(match.path) == match.path_len);
+        previous_line = match.line;
+    }
+    EXPECT(!checksig_match_at(check, 9, &match));
+    checksig_check_free(check);
+    options.list_matches = false;
 
     /* A manifest that does not exist: an error status and message, no report. */
     options.manifest = "no-such-manifest.txt";

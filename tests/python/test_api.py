@@ -286,6 +286,19 @@ def test_good_report(tmp_path):
     )
 
 
+def test_matches_listed_only_when_asked(tmp_path):
+    root = logs_dir(tmp_path / "logs", count=4, broken=["app-02.log"])
+    assert checksig.check(root).matches == []
+    report = checksig.check(root, list_matches=True)
+    assert [(m.path, m.line) for m in report.matches] == [
+        (f"{root}/app-01.log", 1),
+        (f"{root}/app-03.log", 3),
+        (f"{root}/app-04.log", 4),
+    ]
+    assert [m.path_bytes for m in report.matches][0] == os.fsencode(f"{root}/app-01.log")
+    assert [f.line for f in report.failures] == [2]
+
+
 @pytest.mark.parametrize(
     "ignore_missing, ok, matched, failed, skipped",
     [(False, False, 10, 1, 0), (True, True, 10, 0, 1)],
@@ -497,6 +510,9 @@ LAYOUT_PROGRAM = r"""
 int main(void) {
     SIZE(checksig_options) FIELD(checksig_options, manifest)
     FIELD(checksig_options, jobs) FIELD(checksig_options, ignore_missing)
+    FIELD(checksig_options, list_matches)
+    SIZE(checksig_match) FIELD(checksig_match, path) FIELD(checksig_match, path_len)
+    FIELD(checksig_match, line)
     SIZE(checksig_progress) FIELD(checksig_progress, files_done)
     FIELD(checksig_progress, files_total) FIELD(checksig_progress, bytes_done)
     FIELD(checksig_progress, bytes_total)
@@ -535,6 +551,7 @@ def test_structures_match_the_header(tmp_path):
         "checksig_progress": checksig._Progress,
         "checksig_counts": checksig._Counts,
         "checksig_failure": checksig._Failure,
+        "checksig_match": checksig._Match,
     }
     for line in output.splitlines():
         name, *numbers = line.split()

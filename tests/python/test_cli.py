@@ -41,37 +41,40 @@ def lines(text: bytes):
     return text.decode("utf-8", "surrogateescape").splitlines()
 
 
+def verdicts(key, count, failed=(), reason="mismatch"):
+    """The per-entry lines for ``app-01.log`` ... ``app-NN.log`` in dir ``{key}``, in
+    manifest order: ``OK``, or ``FAILED (reason)`` for the numbers in ``failed``."""
+    return [
+        f"{{{key}}}/app-{i:02d}.log: " + (f"FAILED ({reason})" if i in failed else "OK")
+        for i in range(1, count + 1)
+    ]
+
+
 # Each case: arguments (names of dirs in {braces}), exit status, stdout lines, stderr.
 CASES = [
-    ("good", ["{good}"], 0, ["{good}: OK (10 files)"], []),
+    ("good", ["{good}"], 0, verdicts("good", 10) + ["{good}: OK (10 files)"], []),
     (
         "bad",
         ["{bad}"],
         1,
-        [
-            "{bad}/app-03.log: FAILED (mismatch)",
-            "{bad}/app-08.log: FAILED (mismatch)",
-            "{bad}: 2 of 10 entries FAILED",
-        ],
+        verdicts("bad", 10, failed=(3, 8)) + ["{bad}: 2 of 10 entries FAILED"],
         [],
     ),
     (
         "good-and-bad",
         ["{good}", "{bad}"],
         1,
-        [
-            "{good}: OK (10 files)",
-            "{bad}/app-03.log: FAILED (mismatch)",
-            "{bad}/app-08.log: FAILED (mismatch)",
-            "{bad}: 2 of 10 entries FAILED",
-        ],
+        verdicts("good", 10)
+        + ["{good}: OK (10 files)"]
+        + verdicts("bad", 10, failed=(3, 8))
+        + ["{bad}: 2 of 10 entries FAILED"],
         [],
     ),
     (
         "no-manifest",
         ["{nomanifest}", "{good}"],
         2,
-        ["{good}: OK (10 files)"],
+        verdicts("good", 10) + ["{good}: OK (10 files)"],
         [
             'checksig: "{nomanifest}/sha1sum.txt" - cannot read manifest: '
             "No such file or directory"
@@ -105,22 +108,29 @@ CASES = [
     ("status-bad", ["--status", "{bad}"], 1, [], []),
     ("status-no-manifest", ["--status", "{nomanifest}"], 2, [], []),
     ("jobs-1", ["--jobs", "1", "{bad}"], 1, None, []),
-    ("jobs-3", ["-j3", "{good}"], 0, ["{good}: OK (10 files)"], []),
+    ("jobs-3", ["-j3", "{good}"], 0, verdicts("good", 10) + ["{good}: OK (10 files)"], []),
     (
         "missing-file",
         ["{missing}"],
         1,
-        ["{missing}/gone.log: FAILED (no such file)", "{missing}: 1 of 11 entries FAILED"],
+        verdicts("missing", 10)
+        + ["{missing}/gone.log: FAILED (no such file)", "{missing}: 1 of 11 entries FAILED"],
         [],
     ),
     (
         "ignore-missing",
         ["--ignore-missing", "{missing}"],
         0,
-        ["{missing}: OK (10 files, 1 missing skipped)"],
+        verdicts("missing", 10) + ["{missing}: OK (10 files, 1 missing skipped)"],
         [],
     ),
-    ("manifest", ["--manifest", "other.sha1", "{other}"], 0, ["{other}: OK (3 files)"], []),
+    (
+        "manifest",
+        ["--manifest", "other.sha1", "{other}"],
+        0,
+        verdicts("other", 3) + ["{other}: OK (3 files)"],
+        [],
+    ),
     (
         "manifest-wrong",
         ["{other}"],
@@ -208,7 +218,7 @@ def test_names_with_line_breaks_are_escaped_as_gnu_does(tmp_path):
     (root / "a\nb.log").write_text("y\n")
     result = run_cli(root, cwd=tmp_path)
     assert result.returncode == 1
-    assert lines(result.stdout)[0] == f"\\{root}/a\\nb.log: FAILED (mismatch)"
+    assert lines(result.stdout)[1] == f"\\{root}/a\\nb.log: FAILED (mismatch)"
 
 
 # --- Ctrl-C and the progress bar (large data) -------------------------------------------
@@ -283,7 +293,7 @@ def test_no_progress_bar_when_piped(big_dataset, tmp_path):
     result = run_cli("--jobs", "1", big_dataset, cwd=tmp_path)
     assert result.returncode == 0
     assert result.stderr == b""
-    assert lines(result.stdout) == [f"{big_dataset}: OK (4 files)"]
+    assert lines(result.stdout) == [f"{big_dataset}/big-{i}.bin: OK" for i in range(4)] + [f"{big_dataset}: OK (4 files)"]
 
 
 @pytest.mark.slow
@@ -300,7 +310,7 @@ def test_no_tqdm_means_no_bar_and_no_error(big_dataset, tmp_path):
     (shadow / "tqdm.py").write_text("raise ImportError('tqdm is not installed')\n")
     env = dict(os.environ, PYTHONPATH=str(shadow))
     output = pty_output(["--jobs", "1", big_dataset], tmp_path, env=env)
-    assert output.decode().splitlines() == [f"{big_dataset}: OK (4 files)"]
+    assert output.decode().splitlines() == [f"{big_dataset}/big-{i}.bin: OK" for i in range(4)] + [f"{big_dataset}: OK (4 files)"]
 
 
 def test_example_directory_passes(tmp_path):
@@ -311,4 +321,5 @@ def test_example_directory_passes(tmp_path):
     copy = tmp_path / "logs"
     shutil.copytree(example, copy)
     result = run_cli(copy, cwd=tmp_path)
-    assert (result.returncode, lines(result.stdout)) == (0, [f"{copy}: OK (10 files)"])
+    expected = [f"{copy}/app-{i:02d}.log: OK" for i in range(1, 11)] + [f"{copy}: OK (10 files)"]
+    assert (result.returncode, lines(result.stdout)) == (0, expected)

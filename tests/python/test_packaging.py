@@ -160,10 +160,10 @@ def test_install_into_a_fresh_venv(kind, dists, build_env, tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout == f'"{bad}/app-02.log" - mismatch\n'
     cli = subprocess.run(
-        [str(bin_dir / "checksig"), str(good)],
+        [str(bin_dir / "checksig"), "--quiet", str(good)],
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert (cli.returncode, cli.stdout) == (0, f"{good}: OK (10 files)\n")
+    assert (cli.returncode, cli.stdout) == (0, "")
