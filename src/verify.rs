@@ -17,10 +17,10 @@
 //! Scoped threads are joined before `check` returns: no thread outlives a call, so a
 //! process may fork after a check, and nothing is left running at exit.
 
-use std::borrow::Cow;
-use std::collections::HashMap;
-use std::ffi::OsStr;
-use std::fs::{self, File, OpenOptions};
+use std::collections::hash_map::RandomState;
+use std::ffi::CStr;
+use std::fs::{File, OpenOptions};
+use std::hash::BuildHasher;
 use std::io::{self, Read};
 use std::num::NonZeroUsize;
 use std::ops::Range;
@@ -34,6 +34,7 @@ use std::thread;
 use crossbeam_channel::bounded;
 use sha1::{Digest, Sha1};
 
+use crate::ffi::RootDir;
 use crate::manifest::{read_manifest, Entry, ManifestError, DIGEST_LEN};
 use crate::paths::{display_join, resolve};
 use crate::report::{os_reason, Error, Failure, Match, Reason, Report};
@@ -142,22 +143,15 @@ pub fn check_with(root: &Path, options: &Options, control: &Control) -> Result<R
         root: root_bytes.to_vec(),
         error,
     };
-    let metadata = fs::metadata(root).map_err(root_error)?;
-    if !metadata.is_dir() {
-        return Err(root_error(io::Error::from_raw_os_error(libc::ENOTDIR)));
-    }
+    let root_dir = RootDir::open(root).map_err(root_error)?;
 
     let manifest_path = root.join(&options.manifest);
     let manifest_error = |error| Error::Manifest {
         path: manifest_path.as_os_str().as_bytes().to_vec(),
         error,
     };
-    let (manifest, _) = open_regular_file(&manifest_path).map_err(|failure| {
-        manifest_error(ManifestError::Io(match failure {
-            OpenFailure::Io(e) => e,
-            OpenFailure::NotRegular => io::Error::other("not a regular file"),
-        }))
-    })?;
+    let manifest =
+        open_manifest(&manifest_path).map_err(|error| manifest_error(ManifestError::Io(error)))?;
     let entries = read_manifest(manifest).map_err(manifest_error)?;
 
     let plan = Plan::new(&entries);
@@ -170,11 +164,11 @@ pub fn check_with(root: &Path, options: &Options, control: &Control) -> Result<R
         .map_or(1, NonZeroUsize::get)
         .clamp(1, plan.files.len().max(1));
 
-    let mut outcomes = size_files(root, &entries, &plan, jobs, options, control);
+    let mut outcomes = size_files(&root_dir, &entries, &plan, jobs, options, control);
     if control.is_cancelled() {
         return Err(Error::Cancelled);
     }
-    hash_files(root, &entries, &plan, jobs, &mut outcomes, control);
+    hash_files(&root_dir, &entries, &plan, jobs, &mut outcomes, control);
     if control.is_cancelled() {
         return Err(Error::Cancelled);
     }
@@ -201,30 +195,73 @@ struct Plan {
 }
 
 impl Plan {
+    /// Groups entries naming the same file (after resolving `.`, `..` and repeated
+    /// slashes), keeping files in manifest order.
+    ///
+    /// Grouping sorts 64-bit hashes of the names rather than probing a hash map: on a
+    /// million entries, a map's random probes miss the cache on every insert, while
+    /// sorting (hash, index) pairs streams through memory; it also needs 16 bytes per
+    /// entry instead of a map's 40. The hasher is std's randomly keyed SipHash, so a
+    /// hostile manifest cannot aim for collisions; equal hashes are still confirmed by
+    /// comparing the names.
     fn new(entries: &[Entry]) -> Plan {
-        let mut entry_file = vec![OUTSIDE; entries.len()];
-        let mut files = Vec::new();
-        // Keyed by the resolved name, borrowed from the entry when already clean: the
-        // map lives only while planning.
-        let mut seen: HashMap<Cow<[u8]>, u32> = HashMap::with_capacity(entries.len());
-        for (i, entry) in entries.iter().enumerate() {
-            let Ok(name) = resolve(&entry.name) else {
-                continue;
-            };
-            let next = files.len() as u32;
-            entry_file[i] = *seen.entry(name).or_insert_with(|| {
-                files.push(i as u32);
-                next
-            });
+        let hasher = RandomState::new();
+        let mut keyed: Vec<(u64, u32)> = entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, entry)| {
+                let name = resolve(&entry.name).ok()?;
+                Some((hasher.hash_one(&*name), i as u32))
+            })
+            .collect();
+        keyed.sort_unstable();
+
+        // `first[i]`: the first entry naming the same file as entry `i` (itself when it
+        // is the first), or OUTSIDE. Runs of equal hashes are tiny, almost always one.
+        let mut first = vec![OUTSIDE; entries.len()];
+        for run in keyed.chunk_by(|a, b| a.0 == b.0) {
+            for (position, &(_, i)) in run.iter().enumerate() {
+                let name = resolve(&entries[i as usize].name).ok();
+                let earlier = run[..position]
+                    .iter()
+                    .map(|&(_, j)| j)
+                    .find(|&j| resolve(&entries[j as usize].name).ok() == name);
+                // The run is sorted by index, so the first match is the first entry.
+                first[i as usize] = earlier.map_or(i, |j| first[j as usize]);
+            }
         }
-        Plan { entry_file, files }
+        drop(keyed);
+
+        let mut files = Vec::new();
+        for i in 0..first.len() {
+            let representative = first[i];
+            if representative == OUTSIDE {
+                continue;
+            }
+            first[i] = if representative == i as u32 {
+                files.push(i as u32);
+                files.len() as u32 - 1
+            } else {
+                // The first entry of the group comes earlier and already holds its file.
+                first[representative as usize]
+            };
+        }
+        Plan {
+            entry_file: first,
+            files,
+        }
     }
 
-    /// The path opened for file `file`: root joined with the resolved name.
-    fn path(&self, root: &Path, entries: &[Entry], file: u32) -> PathBuf {
+    /// The name opened for file `file`, relative to the root: the resolved name, NUL
+    /// terminated in `buffer` (reused, so no allocation per file). The root itself (a
+    /// name like `.` or `a/..`) is `.`.
+    fn c_name<'b>(&self, entries: &[Entry], file: u32, buffer: &'b mut Vec<u8>) -> &'b CStr {
         let name = &entries[self.files[file as usize] as usize].name;
         let clean = resolve(name).expect("only resolvable names are planned");
-        root.join(OsStr::from_bytes(&clean))
+        buffer.clear();
+        buffer.extend_from_slice(if clean.is_empty() { b"." } else { &clean });
+        buffer.push(0);
+        CStr::from_bytes_with_nul(buffer).expect("manifest names hold no NUL byte")
     }
 
     /// Every entry's verdict, in manifest order.
@@ -288,7 +325,7 @@ enum Outcome {
 
 /// Phase 2: `stat` every file, on `jobs` workers pulling batches off a shared counter.
 fn size_files(
-    root: &Path,
+    root: &RootDir,
     entries: &[Entry],
     plan: &Plan,
     jobs: usize,
@@ -301,17 +338,21 @@ fn size_files(
     thread::scope(|scope| {
         let workers: Vec<_> = (0..jobs)
             .map(|_| {
-                scope.spawn(|| loop {
-                    let next = batches.lock().unwrap_or_else(|e| e.into_inner()).next();
-                    let Some((batch, slots)) = next else {
-                        return;
-                    };
-                    if control.is_cancelled() {
-                        return;
-                    }
-                    for (offset, slot) in slots.iter_mut().enumerate() {
-                        let file = (batch * SIZE_BATCH + offset) as u32;
-                        *slot = size_file(&plan.path(root, entries, file), options.ignore_missing);
+                scope.spawn(|| {
+                    let mut name = Vec::new();
+                    loop {
+                        let next = batches.lock().unwrap_or_else(|e| e.into_inner()).next();
+                        let Some((batch, slots)) = next else {
+                            return;
+                        };
+                        if control.is_cancelled() {
+                            return;
+                        }
+                        for (offset, slot) in slots.iter_mut().enumerate() {
+                            let file = (batch * SIZE_BATCH + offset) as u32;
+                            let name = plan.c_name(entries, file, &mut name);
+                            *slot = size_file(root, name, options.ignore_missing);
+                        }
                     }
                 })
             })
@@ -335,9 +376,9 @@ fn size_files(
     outcomes
 }
 
-fn size_file(path: &Path, ignore_missing: bool) -> Outcome {
-    match fs::metadata(path) {
-        Ok(metadata) if metadata.is_file() => Outcome::Size(metadata.len()),
+fn size_file(root: &RootDir, name: &CStr, ignore_missing: bool) -> Outcome {
+    match root.stat(name) {
+        Ok(stat) if stat.is_regular => Outcome::Size(stat.len),
         Ok(_) => Outcome::Failed(Reason::NotRegularFile),
         Err(error) if error.kind() == io::ErrorKind::NotFound && ignore_missing => Outcome::Skipped,
         Err(error) => Outcome::Failed(reason_for(&error)),
@@ -346,7 +387,7 @@ fn size_file(path: &Path, ignore_missing: bool) -> Outcome {
 
 /// Phase 3: hash every regular file, largest first, on `jobs` workers.
 fn hash_files(
-    root: &Path,
+    root: &RootDir,
     entries: &[Entry],
     plan: &Plan,
     jobs: usize,
@@ -376,14 +417,15 @@ fn hash_files(
                 let order = &order;
                 scope.spawn(move || {
                     let mut buffer = vec![0u8; READ_BUFFER_LEN];
+                    let mut name = Vec::new();
                     let mut hashed = Vec::new();
                     for batch in job_receiver {
                         for &(_, file) in &order[batch] {
                             if control.is_cancelled() {
                                 return hashed;
                             }
-                            let path = plan.path(root, entries, file);
-                            let outcome = match hash_file(&path, &mut buffer, control) {
+                            let name = plan.c_name(entries, file, &mut name);
+                            let outcome = match hash_file(root, name, &mut buffer, control) {
                                 Ok(digest) => Outcome::Digest(digest),
                                 Err(reason) => Outcome::Failed(reason),
                             };
@@ -436,40 +478,37 @@ fn batch_ranges(order: &[(u64, u32)]) -> Vec<Range<usize>> {
     batches
 }
 
-/// Why opening a file for hashing failed.
-enum OpenFailure {
-    Io(io::Error),
-    NotRegular,
-}
-
-/// Opens `path` for reading without ever blocking: `O_NONBLOCK` makes opening a FIFO
-/// return at once, and the type is then checked on the open descriptor (not on the
-/// path, which could be swapped in between).
-fn open_regular_file(path: &Path) -> Result<(File, u64), OpenFailure> {
+/// Opens the manifest: like a listed file, never blocking on a FIFO, and only if it is
+/// a regular file.
+fn open_manifest(path: &Path) -> io::Result<File> {
     let file = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)
-        .map_err(OpenFailure::Io)?;
-    let metadata = file.metadata().map_err(OpenFailure::Io)?;
-    if !metadata.is_file() {
-        return Err(OpenFailure::NotRegular);
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::other("not a regular file"));
     }
-    Ok((file, metadata.len()))
+    Ok(file)
 }
 
-/// The SHA-1 of the file at `path`. The file may have changed since it was sized:
-/// whatever is read now is hashed, and a file removed in between fails as missing.
+/// The SHA-1 of the file `name` under the root.
+///
+/// Opened with `O_NONBLOCK` (a FIFO opens at once), then checked on the open
+/// descriptor, not on the name, which could have been swapped for a FIFO or a device
+/// since it was sized. Whatever is read now is hashed; a file removed in between fails
+/// as missing.
 fn hash_file(
-    path: &Path,
+    root: &RootDir,
+    name: &CStr,
     buffer: &mut [u8],
     control: &Control,
 ) -> Result<[u8; DIGEST_LEN], Reason> {
-    let (file, len) = open_regular_file(path).map_err(|failure| match failure {
-        OpenFailure::Io(error) => reason_for(&error),
-        OpenFailure::NotRegular => Reason::NotRegularFile,
-    })?;
-    hash_contents(file, len, buffer, control).map_err(|error| reason_for(&error))
+    let file = root.open_file(name).map_err(|error| reason_for(&error))?;
+    let metadata = file.metadata().map_err(|error| reason_for(&error))?;
+    if !metadata.is_file() {
+        return Err(Reason::NotRegularFile);
+    }
+    hash_contents(file, metadata.len(), buffer, control).map_err(|error| reason_for(&error))
 }
 
 /// Reads `file` to its end through `buffer`, hashing as it goes.
