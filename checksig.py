@@ -25,17 +25,21 @@ call, so a process may fork after a check.
 
 from __future__ import annotations
 
-import argparse
 import ctypes
-import dataclasses
 import os
 import sys
 import sysconfig
-from typing import Any, Callable, List, Optional, Sequence, TextIO, Union
+from typing import TYPE_CHECKING, Any, Callable, List, NamedTuple, Optional, Sequence, TextIO, Union
+
+if TYPE_CHECKING:  # imported lazily by the CLI: a library import stays fast
+    import argparse
 
 __all__ = [
     "check",
     "check_signatures",
+    "create",
+    "Created",
+    "ALGORITHMS",
     "main",
     "Report",
     "Failure",
@@ -118,6 +122,9 @@ _REASONS = {
     5: "read error",
 }
 
+#: The algorithms by name, as ``enum checksig_algorithm`` numbers them.
+ALGORITHMS = {"sha1": 1, "sha256": 2, "sha512": 3}
+
 #: Milliseconds per wait: short enough that Ctrl-C and progress stay responsive.
 _WAIT_SLICE_MS = 100
 
@@ -130,6 +137,7 @@ class _Options(ctypes.Structure):
         ("jobs", ctypes.c_size_t),
         ("ignore_missing", ctypes.c_bool),
         ("list_matches", ctypes.c_bool),
+        ("algorithm", ctypes.c_uint32),
     ]
 
 
@@ -164,8 +172,8 @@ class _Failure(ctypes.Structure):
         ("line", ctypes.c_uint64),
         ("reason", ctypes.c_int),
         ("detail", ctypes.c_char_p),
-        ("expected_hex", ctypes.c_char * 41),
-        ("actual_hex", ctypes.c_char * 41),
+        ("expected_hex", ctypes.c_char * 129),
+        ("actual_hex", ctypes.c_char * 129),
     ]
 
 
@@ -216,6 +224,7 @@ _declare(
     ctypes.c_bool,
 )
 _declare("checksig_check_free", [_CheckPtr], None)
+_declare("checksig_create_start", [ctypes.c_char_p, ctypes.POINTER(_Options)], _CheckPtr)
 # Static string owned by the library: c_char_p copies it, and nothing is to be freed.
 _declare("checksig_version", [], ctypes.c_char_p)
 
@@ -227,8 +236,7 @@ __version__: str = (_lib.checksig_version() or b"").decode("ascii")
 # ---------------------------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True)
-class Progress:
+class Progress(NamedTuple):
     """A snapshot of a running check.
 
     ``files_*`` count distinct files (a name listed twice is one file);
@@ -241,8 +249,7 @@ class Progress:
     bytes_total: int
 
 
-@dataclasses.dataclass(frozen=True)
-class Failure:
+class Failure(NamedTuple):
     """One failing manifest entry.
 
     Attributes:
@@ -253,7 +260,7 @@ class Failure:
         reason: ``"mismatch"``, ``"no such file"``, ``"not a regular file"``,
             ``"outside the root directory"`` or ``"read error"``.
         detail: the OS's reason for a read error (e.g. ``"Permission denied"``), else "".
-        expected: the digest the manifest lists, 40 lowercase hex digits.
+        expected: the digest the manifest lists, lowercase hex (40, 64 or 128 digits).
         actual: the digest computed (mismatch only), else None.
     """
 
@@ -274,8 +281,7 @@ class Failure:
         return f'"{self.path}" - {self.reason_text}'
 
 
-@dataclasses.dataclass(frozen=True)
-class Match:
+class Match(NamedTuple):
     """One matching manifest entry (listed only when ``check(list_matches=True)``).
 
     Attributes:
@@ -289,8 +295,7 @@ class Match:
     line: int
 
 
-@dataclasses.dataclass(frozen=True)
-class Report:
+class Report(NamedTuple):
     """The outcome of a check that ran to the end (every file was looked at).
 
     Attributes:
@@ -313,7 +318,7 @@ class Report:
     skipped: int
     failures: List[Failure]
     message: Optional[str]
-    matches: List[Match] = dataclasses.field(default_factory=list)
+    matches: List[Match] = []  # a NamedTuple default is shared: never mutated
 
 
 class ChecksigError(ValueError):
@@ -426,10 +431,71 @@ def _report(handle: Any, status: int) -> Report:
     )
 
 
+def _jobs_count(jobs: Optional[int]) -> int:
+    """``jobs`` as the C ABI takes it: 0 for one per core."""
+    if jobs is None:
+        return 0
+    if isinstance(jobs, bool) or not isinstance(jobs, int):
+        raise TypeError(f"jobs must be a positive int or None, not {jobs!r}")
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, not {jobs}")
+    return jobs
+
+
+def _algorithm_code(algorithm: Optional[str]) -> int:
+    """``"sha256"`` (or ``"SHA-256"``) -> its ``enum checksig_algorithm`` number; None -> 0."""
+    if algorithm is None:
+        return 0
+    if not isinstance(algorithm, str):
+        raise TypeError(f"algorithm must be a str or None, not {algorithm!r}")
+    code = ALGORITHMS.get(algorithm.lower().replace("-", ""))
+    if code is None:
+        raise ValueError(f"unknown algorithm {algorithm!r}: use one of {', '.join(ALGORITHMS)}")
+    return code
+
+
+def _options(
+    manifest: Optional[PathArg],
+    jobs: Optional[int],
+    algorithm: Optional[str],
+    ignore_missing: bool = False,
+    list_matches: bool = False,
+) -> _Options:
+    manifest_bytes = None if manifest is None else _path_bytes(manifest, "manifest")
+    return _Options(
+        manifest_bytes,
+        _jobs_count(jobs),
+        bool(ignore_missing),
+        bool(list_matches),
+        _algorithm_code(algorithm),
+    )
+
+
+def _run(start: Any, root: bytes, options: _Options,
+         progress: Optional[Callable[[Progress], Any]]) -> Any:
+    """Starts a handle with ``start``, waits for it in 100 ms slices (calling
+    ``progress`` between them), and returns it finished. Any exception, Ctrl-C
+    included, cancels it first. The caller frees the handle."""
+    handle = start(root, ctypes.byref(options))
+    try:
+        # Slices of 100 ms: ctypes releases the GIL during each wait, and a Ctrl-C
+        # arriving meanwhile is raised as KeyboardInterrupt as soon as it returns.
+        while not _lib.checksig_wait(handle, _WAIT_SLICE_MS):
+            if progress is not None:
+                progress(_progress(handle))
+    except BaseException:
+        _lib.checksig_cancel(handle)
+        _lib.checksig_wait(handle, -1)
+        _lib.checksig_check_free(handle)
+        raise
+    return handle
+
+
 def check(
     root_dir: PathArg,
     *,
-    manifest: PathArg = "sha1sum.txt",
+    manifest: Optional[PathArg] = None,
+    algorithm: Optional[str] = None,
     jobs: Optional[int] = None,
     ignore_missing: bool = False,
     progress: Optional[Callable[[Progress], Any]] = None,
@@ -439,7 +505,10 @@ def check(
 
     Args:
         root_dir: the directory (``str``, ``bytes`` or ``os.PathLike``).
-        manifest: the manifest's path, relative to ``root_dir`` unless absolute.
+        manifest: the manifest's path, relative to ``root_dir`` unless absolute; None
+            for the algorithm's usual name (``sha1sum.txt`` when no algorithm is given).
+        algorithm: ``"sha1"``, ``"sha256"`` or ``"sha512"``; None to take it from the
+            manifest's name (``sha256sum.txt``, ``SHA512SUMS``...) or else its first line.
         jobs: files read at once (worker threads); None for one per core. Use 1 on a
             spinning disk.
         ignore_missing: skip missing files instead of failing them (GNU's
@@ -462,29 +531,9 @@ def check(
         ValueError, TypeError: bad arguments.
     """
     root = _path_bytes(root_dir, "root_dir")
-    manifest_bytes = _path_bytes(manifest, "manifest")
-    if jobs is None:
-        jobs_count = 0
-    elif isinstance(jobs, bool) or not isinstance(jobs, int):
-        raise TypeError(f"jobs must be a positive int or None, not {jobs!r}")
-    elif jobs < 1:
-        raise ValueError(f"jobs must be at least 1, not {jobs}")
-    else:
-        jobs_count = jobs
-    options = _Options(manifest_bytes, jobs_count, bool(ignore_missing), bool(list_matches))
-
-    handle = _lib.checksig_start(root, ctypes.byref(options))
+    options = _options(manifest, jobs, algorithm, ignore_missing, list_matches)
+    handle = _run(_lib.checksig_start, root, options, progress)
     try:
-        try:
-            # Slices of 100 ms: ctypes releases the GIL during each wait, and a Ctrl-C
-            # arriving meanwhile is raised as KeyboardInterrupt as soon as it returns.
-            while not _lib.checksig_wait(handle, _WAIT_SLICE_MS):
-                if progress is not None:
-                    progress(_progress(handle))
-        except BaseException:
-            _lib.checksig_cancel(handle)
-            _lib.checksig_wait(handle, -1)
-            raise
         status = _lib.checksig_get_status(handle)
         if status in (_OK, _FAILED):
             report = _report(handle, status)
@@ -495,6 +544,75 @@ def check(
         if status == _CANCELLED:
             raise CancelledError(message)
         raise ManifestError(message)
+    finally:
+        _lib.checksig_check_free(handle)
+
+
+class Created(NamedTuple):
+    """What ``create`` wrote.
+
+    Attributes:
+        manifest: the manifest's path.
+        files: files listed in it.
+        skipped: entries not listed (FIFOs, sockets, devices, dangling symlinks,
+            symlinks to directories).
+    """
+
+    manifest: str
+    files: int
+    skipped: int
+
+
+def create(
+    root_dir: PathArg,
+    *,
+    algorithm: str = "sha1",
+    manifest: Optional[PathArg] = None,
+    jobs: Optional[int] = None,
+    progress: Optional[Callable[[Progress], Any]] = None,
+) -> Created:
+    """Writes the manifest of ``root_dir``, as GNU ``sha1sum`` (``sha256sum``,
+    ``sha512sum``) would, for every regular file under it.
+
+    Every regular file, recursively (and every symlink to one), the manifest itself
+    excluded, sorted by name, hashed in parallel, in GNU's format (``hex  name``, names
+    escaped as GNU escapes them), written atomically: a temporary file renamed into
+    place, so an interrupted run never leaves half a manifest. FIFOs, sockets, devices,
+    dangling symlinks and symlinks to directories are skipped.
+
+    Args:
+        root_dir: the directory (``str``, ``bytes`` or ``os.PathLike``).
+        algorithm: ``"sha1"``, ``"sha256"`` or ``"sha512"``.
+        manifest: where to write, relative to ``root_dir`` unless absolute; None for
+            ``sha1sum.txt`` / ``sha256sum.txt`` / ``sha512sum.txt``.
+        jobs: files read at once; None for one per core.
+        progress: as for ``check``.
+
+    Raises:
+        ChecksigError: the root cannot be listed, a file cannot be read (each is named),
+            or the manifest cannot be written; nothing is written then.
+        CancelledError: cancelled (nothing is written).
+    """
+    root = _path_bytes(root_dir, "root_dir")
+    options = _options(manifest, jobs, algorithm)
+    handle = _run(_lib.checksig_create_start, root, options, progress)
+    try:
+        status = _lib.checksig_get_status(handle)
+        if status == _OK:
+            counts = _Counts()
+            _lib.checksig_get_counts(handle, ctypes.byref(counts))
+            if progress is not None:
+                progress(_progress(handle))
+            name = manifest if manifest is not None else f"{algorithm.lower().replace('-', '')}sum.txt"
+            return Created(
+                manifest=os.fsdecode(os.path.join(root, os.fsencode(name))),
+                files=int(counts.entries),
+                skipped=int(counts.skipped),
+            )
+        message = _message(handle) or "create failed"
+        if status == _CANCELLED:
+            raise CancelledError(message)
+        raise ChecksigError(message)
     finally:
         _lib.checksig_check_free(handle)
 
@@ -555,6 +673,8 @@ def _human_bytes(count: int) -> str:
 
 
 def _positive_int(text: str) -> int:
+    import argparse
+
     try:
         value = int(text)
     except ValueError:
@@ -564,7 +684,11 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> "argparse.ArgumentParser":
+    # Imported here: argparse (and dataclasses, which this module avoids) cost more
+    # to import than a check of a small directory takes.
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="checksig",
         description="Verify each DIR against its SHA-1 manifest (DIR/sha1sum.txt, as "
@@ -592,8 +716,22 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--manifest",
         metavar="NAME",
-        default="sha1sum.txt",
-        help="manifest path, relative to DIR unless absolute (default: sha1sum.txt)",
+        default=None,
+        help="manifest path, relative to DIR unless absolute (default: sha1sum.txt, "
+        "or the algorithm's sha256sum.txt / sha512sum.txt)",
+    )
+    parser.add_argument(
+        "-a",
+        "--algorithm",
+        choices=sorted(ALGORITHMS),
+        help="the manifest's algorithm (default: from the manifest's name, else its "
+        "first line; sha1 for --create)",
+    )
+    parser.add_argument(
+        "--create",
+        action="store_true",
+        help="write DIR's manifest instead of checking it: every regular file, sorted, "
+        "in GNU's format, atomically",
     )
     parser.add_argument(
         "--ignore-missing",
@@ -655,9 +793,25 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for directory in args.dirs:
             watcher = _Watcher(directory, show_bar)
             try:
+                if args.create:
+                    created = create(
+                        directory,
+                        algorithm=args.algorithm or "sha1",
+                        manifest=args.manifest,
+                        jobs=args.jobs,
+                        progress=watcher,
+                    )
+                    if show:
+                        skipped = f", {created.skipped} skipped" if created.skipped else ""
+                        _write(
+                            sys.stdout,
+                            f"{directory}: wrote {created.manifest} ({created.files} files{skipped})",
+                        )
+                    continue
                 report = check(
                     directory,
                     manifest=args.manifest,
+                    algorithm=args.algorithm,
                     jobs=args.jobs,
                     ignore_missing=args.ignore_missing,
                     progress=watcher,
@@ -667,7 +821,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 watcher.close()
                 if not args.status:
                     _write(sys.stderr, f"checksig: {error}")
-                status = max(status, 2)
+                # A manifest that cannot be used is a usage-level error (2); a manifest
+                # that could not be written is a failure of the run (1).
+                status = max(status, 1 if args.create else 2)
                 continue
             finally:
                 watcher.close()

@@ -38,25 +38,25 @@ GIB = 1024 * MIB
 
 HASHLIB_LOOP = r"""
 import hashlib, os, sys
-root = sys.argv[1]
+root, algorithm = sys.argv[1], sys.argv[2]
 bad = 0
-with open(os.path.join(root, "sha1sum.txt"), "rb") as manifest:
+with open(os.path.join(root, algorithm + "sum.txt"), "rb") as manifest:
     for line in manifest:
         expected, name = line.rstrip(b"\n").split(b"  ", 1)
         with open(os.path.join(os.fsencode(root), name), "rb") as f:
-            if hashlib.file_digest(f, "sha1").hexdigest().encode() != expected:
+            if hashlib.file_digest(f, algorithm).hexdigest().encode() != expected:
                 bad += 1
 sys.exit(1 if bad else 0)
 """
 
 HASHLIB_THREADS = r"""
 import concurrent.futures, hashlib, os, sys
-root = os.fsencode(sys.argv[1])
+root, algorithm = os.fsencode(sys.argv[1]), sys.argv[2]
 def check(line):
     expected, name = line.rstrip(b"\n").split(b"  ", 1)
     with open(os.path.join(root, name), "rb") as f:
-        return hashlib.file_digest(f, "sha1").hexdigest().encode() == expected
-with open(os.path.join(root, b"sha1sum.txt"), "rb") as manifest:
+        return hashlib.file_digest(f, algorithm).hexdigest().encode() == expected
+with open(os.path.join(root, algorithm.encode() + b"sum.txt"), "rb") as manifest:
     lines = manifest.readlines()
 with concurrent.futures.ThreadPoolExecutor(os.cpu_count()) as pool:
     ok = all(pool.map(check, lines, chunksize=64))
@@ -65,7 +65,15 @@ sys.exit(0 if ok else 1)
 
 CHECKSIG = r"""
 import sys, checksig
-checksig.check_signatures(sys.argv[1])
+if sys.argv[2] == "sha1":
+    checksig.check_signatures(sys.argv[1])   # the Go-era call
+else:
+    assert checksig.check(sys.argv[1], algorithm=sys.argv[2]).ok
+"""
+
+CHECKSIG_CREATE = r"""
+import sys, checksig
+checksig.create(sys.argv[1], manifest=sys.argv[2])
 """
 
 
@@ -81,12 +89,12 @@ def write_file(path: Path, size: int, seed: int) -> None:
             remaining -= len(chunk)
 
 
-def make_manifest(root: Path, names: List[str]) -> None:
-    """Writes sha1sum.txt with GNU sha1sum, in the given order."""
-    with open(root / "sha1sum.txt", "wb") as manifest:
+def make_manifest(root: Path, names: List[str], algorithm: str = "sha1") -> None:
+    """Writes <algorithm>sum.txt with GNU <algorithm>sum, in the given order."""
+    with open(root / f"{algorithm}sum.txt", "wb") as manifest:
         for start in range(0, len(names), 2000):
             subprocess.run(
-                ["sha1sum", "--", *names[start : start + 2000]],
+                [f"{algorithm}sum", "--", *names[start : start + 2000]],
                 cwd=root,
                 stdout=manifest,
                 check=True,
@@ -107,7 +115,16 @@ def make_small_files(root: Path, prefix: str, count: int, size: int) -> List[str
     return names
 
 
-def build_set(key: str, root: Path) -> None:
+def build_set(key: str, root: Path, cache: Path) -> None:
+    if key.endswith("256"):
+        # The same files as the SHA-1 set, hard-linked, with a SHA-256 manifest.
+        source = dataset(cache, key[:-3])
+        shutil.copytree(source, root, copy_function=os.link,
+                        ignore=shutil.ignore_patterns("sha1sum.txt"))
+        names = [line.split(b"  ", 1)[1].rstrip(b"\n").decode()
+                 for line in (source / "sha1sum.txt").read_bytes().splitlines(keepends=True)]
+        make_manifest(root, names, "sha256")
+        return
     root.mkdir(parents=True)
     if key == "a":
         names = [f"large-{i}.bin" for i in range(2)]
@@ -138,15 +155,21 @@ SETS: Dict[str, str] = {
     "d": "(d) 20,000 x 16 KiB + 1 GiB last",
     "e": "(e) 1,000,000 empty files",
     "e1": "(e) baseline: 1 empty file",
+    "a256": "(a) 2 x 512 MiB, SHA-256",
+    "c256": "(c) 50,000 x 4 KiB, SHA-256",
+    "create": "(c) create a manifest of 50,000 x 4 KiB",
 }
 
 
 def dataset(cache: Path, key: str) -> Path:
+    if key == "create":
+        return dataset(cache, "c")
+    algorithm = "sha256" if key.endswith("256") else "sha1"
     root = cache / f"set-{key}"
-    if not (root / "sha1sum.txt").exists():
+    if not (root / f"{algorithm}sum.txt").exists():
         shutil.rmtree(root, ignore_errors=True)
         print(f"creating {SETS[key]} in {root} ...", file=sys.stderr, flush=True)
-        build_set(key, root)
+        build_set(key, root, cache)
     return root
 
 
@@ -191,12 +214,6 @@ def peak_rss_kib(pid: int) -> int:
     return 0
 
 
-def warm(root: Path) -> None:
-    """Reads the data set once so every tool finds it in the page cache."""
-    subprocess.run(["sha1sum", "-c", "--quiet", "sha1sum.txt"], cwd=root, check=True,
-                   stdout=subprocess.DEVNULL)
-
-
 def single_core_rate(root: Path) -> Tuple[float, float]:
     """hashlib (OpenSSL) on the largest file of the set, in process: (seconds, bytes/s)."""
     largest = max((p for p in root.rglob("*") if p.is_file()), key=lambda p: p.stat().st_size)
@@ -215,7 +232,8 @@ def fmt_mib(n: float) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sets", default="a,b,c,d,e", help="comma-separated data sets (a,b,c,d,e)")
+    parser.add_argument("--sets", default="a,b,c,d,e,a256,c256,create",
+                        help="comma-separated data sets (a,b,c,d,e,a256,c256,create)")
     parser.add_argument("--runs", type=int, default=5, help="interleaved runs per tool (median)")
     parser.add_argument("--cache", default=os.environ.get("CHECKSIG_BENCH_DIR",
                                                           str(Path.home() / ".cache" / "checksig-bench")))
@@ -225,26 +243,39 @@ def main() -> int:
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
     py = sys.executable
-    tools: Dict[str, Callable[[Path], List[str]]] = {
-        "sha1sum": lambda root: ["sha1sum", "-c", "--quiet", str(root / "sha1sum.txt")],
-        "hashlib-loop": lambda root: [py, "-c", HASHLIB_LOOP, str(root)],
-        "hashlib-threads": lambda root: [py, "-c", HASHLIB_THREADS, str(root)],
-        "checksig": lambda root: [py, "-c", CHECKSIG, str(root)],
-    }
-    chosen = [t for t in args.tools.split(",") if t]
+    created = str(cache / "created.sha1")
+
+    def tools_for(key: str) -> Dict[str, Callable[[Path], List[str]]]:
+        """The commands compared on data set `key`."""
+        if key == "create":
+            return {
+                "sha1sum": lambda root: ["sh", "-c", f"sha1sum s*/f* > '{created}'"],
+                "checksig": lambda root: [py, "-c", CHECKSIG_CREATE, str(root), created],
+            }
+        algorithm = "sha256" if key.endswith("256") else "sha1"
+        return {
+            "sha1sum": lambda root: [f"{algorithm}sum", "-c", "--quiet",
+                                     str(root / f"{algorithm}sum.txt")],
+            "hashlib-loop": lambda root: [py, "-c", HASHLIB_LOOP, str(root), algorithm],
+            "hashlib-threads": lambda root: [py, "-c", HASHLIB_THREADS, str(root), algorithm],
+            "checksig": lambda root: [py, "-c", CHECKSIG, str(root), algorithm],
+        }
     cores = os.cpu_count() or 1
 
     print(f"machine: {platform.machine()}, {cores} cores, {platform.system()} {platform.release()}, "
           f"Python {platform.python_version()}")
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
     print()
-    print("| data set | tool | median s | min-max s | peak RSS MiB | vs sha1sum -c | vs hashlib loop | vs best Python |")
+    print("| data set | tool | median s | min-max s | peak RSS MiB | vs GNU | vs hashlib loop | vs best Python |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     notes: List[str] = []
     for key in [s for s in args.sets.split(",") if s]:
         root = dataset(cache, key)
-        # sha1sum runs in the root: GNU resolves names against the current directory.
-        warm(root)
+        tools = tools_for(key)
+        chosen = [t for t in args.tools.split(",") if t in tools]
+        # GNU tools run in the root: they resolve names against the current directory.
+        # One untimed run of the GNU tool first, so every tool finds the data cached.
+        run(tools["sha1sum"](root), cwd=root)
         times: Dict[str, List[float]] = {t: [] for t in chosen}
         rss: Dict[str, int] = {t: 0 for t in chosen}
         for _ in range(args.runs):
@@ -256,7 +287,9 @@ def main() -> int:
         best_python = min((median[t] for t in ("hashlib-loop", "hashlib-threads") if t in median), default=None)
         for tool in chosen:
             ratio = lambda peer: f"{median[tool] / peer:.2f}" if peer else "-"
-            print(f"| {SETS[key]} | {tool} | {median[tool]:.3f} | {min(times[tool]):.3f}-{max(times[tool]):.3f} "
+            label = tool if tool != "sha1sum" else ("sha256sum -c" if key.endswith("256") else
+                                                    "sha1sum */*" if key == "create" else "sha1sum -c")
+            print(f"| {SETS[key]} | {label} | {median[tool]:.3f} | {min(times[tool]):.3f}-{max(times[tool]):.3f} "
                   f"| {fmt_mib(rss[tool])} | {ratio(median.get('sha1sum'))} | {ratio(median.get('hashlib-loop'))} "
                   f"| {ratio(best_python)} |")
         if key in ("a", "b", "d"):

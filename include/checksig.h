@@ -39,13 +39,27 @@ typedef enum checksig_reason {
   CHECKSIG_REASON_READ_ERROR = 5,
 } checksig_reason;
 
+// The hash algorithm of a manifest.
+typedef enum checksig_algorithm {
+  // Checking: from the manifest's name (`sha256sum.txt`, `SHA512SUMS`...), else from
+  // its first line. Creating: SHA-1.
+  CHECKSIG_ALGORITHM_AUTO = 0,
+  CHECKSIG_ALGORITHM_SHA1 = 1,
+  CHECKSIG_ALGORITHM_SHA256 = 2,
+  CHECKSIG_ALGORITHM_SHA512 = 3,
+} checksig_algorithm;
+
+// A hash algorithm of the `*sum` family.
+typedef struct Algorithm Algorithm;
+
 // A check running in the background, started by `checksig_start`. Opaque.
 typedef struct checksig_check checksig_check;
 
-// Options for `checksig_start`. Zeroed means the defaults.
+// Options for `checksig_start` and `checksig_create_start`. Zeroed means the defaults.
 typedef struct checksig_options {
-  // The manifest's path, relative to the root unless absolute; NULL for
-  // "sha1sum.txt". Copied: need not outlive the call.
+  // The manifest's path, relative to the root unless absolute; NULL for the
+  // algorithm's usual name ("sha1sum.txt", "sha256sum.txt", "sha512sum.txt"). Copied:
+  // need not outlive the call.
   const char *manifest;
   // Files read at once (worker threads); 0 for one per available core. Use 1 on a
   // spinning disk.
@@ -56,6 +70,9 @@ typedef struct checksig_options {
   // Also keep every matching entry, for `checksig_match_at` (a tool printing
   // `name: OK` lines). Off: only failures are kept.
   bool list_matches;
+  // The manifest's algorithm (AUTO: see `checksig_algorithm`). Any other value than
+  // the enum's gives a `CHECKSIG_ERROR` check.
+  uint32_t algorithm;
 } checksig_options;
 
 // A snapshot of a check's progress. `files` counts distinct files (a name listed twice
@@ -91,10 +108,10 @@ typedef struct checksig_failure {
   enum checksig_reason reason;
   // The OS's reason for `CHECKSIG_REASON_READ_ERROR`, else "".
   const char *detail;
-  // The digest the manifest lists: 40 lowercase hex digits and a NUL.
-  char expected_hex[41];
+  // The digest the manifest lists: lowercase hex (40, 64 or 128 digits) and a NUL.
+  char expected_hex[129];
   // The digest computed (mismatch only), else "".
-  char actual_hex[41];
+  char actual_hex[129];
 } checksig_failure;
 
 // One matching entry (kept only with `options.list_matches`). Its pointer is borrowed
@@ -107,6 +124,8 @@ typedef struct checksig_match {
   // The manifest line (1-based).
   uint64_t line;
 } checksig_match;
+
+
 
 #ifdef __cplusplus
 extern "C" {
@@ -129,6 +148,23 @@ extern "C" {
 // `root_dir` and `options.manifest` are NULL or valid NUL-terminated strings;
 // `options` is NULL or points to a valid `checksig_options`.
 struct checksig_check *checksig_start(const char *root_dir, const struct checksig_options *options);
+
+// Starts writing the manifest of `root_dir` on a background thread, and returns at
+// once: every regular file under the root (and symlink to one), recursively, the
+// manifest itself excluded, sorted by name, hashed in parallel, written in GNU's
+// format (`hex  name`, escaped names) through a temporary file renamed into place.
+// FIFOs, sockets, devices, dangling links and links to directories are skipped
+// (counted as `skipped`).
+//
+// `options`: NULL for SHA-1 into "sha1sum.txt"; `manifest`, `jobs` and `algorithm`
+// are used (AUTO is SHA-1), the rest ignored. Then as a check: wait, progress, cancel
+// (nothing is written), status `CHECKSIG_OK` or `CHECKSIG_ERROR` with a message, counts
+// (`entries`: files written, `skipped`), and `checksig_check_free`.
+//
+// # Safety
+// As `checksig_start`.
+struct checksig_check *checksig_create_start(const char *root_dir,
+                                             const struct checksig_options *options);
 
 // Waits for the check to finish, at most `timeout_ms` milliseconds (negative: no
 // limit). Returns true when it has finished (also for a NULL handle), false on timeout.
@@ -237,6 +273,14 @@ void checksig_check_free(struct checksig_check *check);
 // # Safety
 // `root_dir` is NULL or a valid NUL-terminated string.
 char *verify(const char *root_dir);
+
+// Writes the manifest of `root_dir` and waits: `checksig_create_start`, then the
+// result. Returns NULL on success, else the error message (the caller's: release it
+// with `checksig_free` or libc `free`). Reentrant.
+//
+// # Safety
+// As `checksig_start`.
+char *checksig_create(const char *root_dir, const struct checksig_options *options);
 
 // Releases a string returned by this library (`verify`, `checksig_get_message`). NULL
 // is ignored. Thread-safe.

@@ -32,6 +32,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
+use crate::algorithm::{Algorithm, Digest};
+use crate::create::{create_with, CreateOptions, Created};
 use crate::report::{Error, Report};
 use crate::verify::{check_with, Control, Options};
 
@@ -126,12 +128,36 @@ pub enum checksig_reason {
     CHECKSIG_REASON_READ_ERROR = 5,
 }
 
-/// Options for `checksig_start`. Zeroed means the defaults.
+/// The hash algorithm of a manifest.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum checksig_algorithm {
+    /// Checking: from the manifest's name (`sha256sum.txt`, `SHA512SUMS`...), else from
+    /// its first line. Creating: SHA-1.
+    CHECKSIG_ALGORITHM_AUTO = 0,
+    CHECKSIG_ALGORITHM_SHA1 = 1,
+    CHECKSIG_ALGORITHM_SHA256 = 2,
+    CHECKSIG_ALGORITHM_SHA512 = 3,
+}
+
+impl checksig_algorithm {
+    fn to_rust(self) -> Option<Algorithm> {
+        match self {
+            checksig_algorithm::CHECKSIG_ALGORITHM_AUTO => None,
+            checksig_algorithm::CHECKSIG_ALGORITHM_SHA1 => Some(Algorithm::Sha1),
+            checksig_algorithm::CHECKSIG_ALGORITHM_SHA256 => Some(Algorithm::Sha256),
+            checksig_algorithm::CHECKSIG_ALGORITHM_SHA512 => Some(Algorithm::Sha512),
+        }
+    }
+}
+
+/// Options for `checksig_start` and `checksig_create_start`. Zeroed means the defaults.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct checksig_options {
-    /// The manifest's path, relative to the root unless absolute; NULL for
-    /// "sha1sum.txt". Copied: need not outlive the call.
+    /// The manifest's path, relative to the root unless absolute; NULL for the
+    /// algorithm's usual name ("sha1sum.txt", "sha256sum.txt", "sha512sum.txt"). Copied:
+    /// need not outlive the call.
     pub manifest: *const c_char,
     /// Files read at once (worker threads); 0 for one per available core. Use 1 on a
     /// spinning disk.
@@ -142,6 +168,9 @@ pub struct checksig_options {
     /// Also keep every matching entry, for `checksig_match_at` (a tool printing
     /// `name: OK` lines). Off: only failures are kept.
     pub list_matches: bool,
+    /// The manifest's algorithm (AUTO: see `checksig_algorithm`). Any other value than
+    /// the enum's gives a `CHECKSIG_ERROR` check.
+    pub algorithm: u32,
 }
 
 /// A snapshot of a check's progress. `files` counts distinct files (a name listed twice
@@ -183,10 +212,10 @@ pub struct checksig_failure {
     pub reason: checksig_reason,
     /// The OS's reason for `CHECKSIG_REASON_READ_ERROR`, else "".
     pub detail: *const c_char,
-    /// The digest the manifest lists: 40 lowercase hex digits and a NUL.
-    pub expected_hex: [c_char; 41],
+    /// The digest the manifest lists: lowercase hex (40, 64 or 128 digits) and a NUL.
+    pub expected_hex: [c_char; 129],
     /// The digest computed (mismatch only), else "".
-    pub actual_hex: [c_char; 41],
+    pub actual_hex: [c_char; 129],
 }
 
 /// One matching entry (kept only with `options.list_matches`). Its pointer is borrowed
@@ -200,6 +229,12 @@ pub struct checksig_match {
     pub path_len: usize,
     /// The manifest line (1-based).
     pub line: u64,
+}
+
+/// What a handle's thread does.
+enum Job {
+    Check(Options),
+    Create(CreateOptions),
 }
 
 /// A check running in the background, started by `checksig_start`. Opaque.
@@ -235,8 +270,8 @@ struct FailureView {
     line: u64,
     reason: checksig_reason,
     detail: CString,
-    expected_hex: [c_char; 41],
-    actual_hex: [c_char; 41],
+    expected_hex: [c_char; 129],
+    actual_hex: [c_char; 129],
 }
 
 impl Finished {
@@ -275,6 +310,24 @@ impl Finished {
         }
     }
 
+    fn created(result: Result<Created, Error>) -> Finished {
+        match result {
+            Ok(created) => Finished {
+                status: checksig_status::CHECKSIG_OK,
+                message: None,
+                counts: checksig_counts {
+                    entries: created.files,
+                    matched: created.files,
+                    failed: 0,
+                    skipped: created.skipped.len() as u64,
+                },
+                failures: Vec::new(),
+                matches: Vec::new(),
+            },
+            Err(error) => Finished::new(Err(error)),
+        }
+    }
+
     fn error(message: &str) -> Finished {
         Finished::new(Err(Error::Internal(message.to_string())))
     }
@@ -310,10 +363,10 @@ fn c_string(mut bytes: Vec<u8>) -> CString {
     CString::new(bytes).expect("NUL bytes were removed")
 }
 
-fn hex_field(digest: Option<&[u8; 20]>) -> [c_char; 41] {
-    let mut field = [0 as c_char; 41];
+fn hex_field(digest: Option<&Digest>) -> [c_char; 129] {
+    let mut field = [0 as c_char; 129];
     if let Some(digest) = digest {
-        for (slot, byte) in field.iter_mut().zip(hex::encode(digest).bytes()) {
+        for (slot, byte) in field.iter_mut().zip(digest.to_hex().bytes()) {
             *slot = byte as c_char;
         }
     }
@@ -364,13 +417,13 @@ unsafe fn handle<'a>(check: *const checksig_check) -> Option<&'a checksig_check>
 }
 
 impl checksig_check {
-    fn start(root: Option<PathBuf>, options: Result<Options, &'static str>) -> checksig_check {
+    fn start(root: Option<PathBuf>, job: Result<Job, &'static str>) -> checksig_check {
         let shared = Arc::new(Shared {
             control: Control::default(),
             outcome: Mutex::new(None),
             finished: Condvar::new(),
         });
-        let early_error = match (&root, &options) {
+        let early_error = match (&root, &job) {
             (None, _) => Some("root_dir is NULL"),
             (_, Err(why)) => Some(*why),
             _ => None,
@@ -383,14 +436,19 @@ impl checksig_check {
                 thread: Mutex::new(None),
             };
         }
-        let (root, options) = (root.unwrap(), options.unwrap());
+        let (root, job) = (root.unwrap(), job.unwrap());
         let worker_shared = Arc::clone(&shared);
         let spawned = thread::Builder::new()
             .name("checksig".into())
             .spawn(move || {
                 let shared = worker_shared;
-                let finished = catch_unwind(AssertUnwindSafe(|| {
-                    Finished::new(check_with(&root, &options, &shared.control))
+                let finished = catch_unwind(AssertUnwindSafe(|| match &job {
+                    Job::Check(options) => {
+                        Finished::new(check_with(&root, options, &shared.control))
+                    }
+                    Job::Create(options) => {
+                        Finished::created(create_with(&root, options, &shared.control))
+                    }
                 }))
                 .unwrap_or_else(|_| Finished::error("panic while checking"));
                 *shared.outcome.lock().unwrap_or_else(|e| e.into_inner()) = Some(finished);
@@ -481,27 +539,73 @@ pub unsafe extern "C" fn checksig_start(
 ) -> *mut checksig_check {
     let started = guard(None, || {
         let root = argument_bytes(root_dir).map(|bytes| PathBuf::from(OsStr::from_bytes(bytes)));
-        let options = match options.as_ref() {
+        let job = match options.as_ref() {
             None => Ok(Options::default()),
             Some(given) => options_from_c(given),
         };
-        Some(checksig_check::start(root, options))
+        Some(checksig_check::start(root, job.map(Job::Check)))
     });
-    let check = started.unwrap_or_else(|| checksig_check {
+    Box::into_raw(Box::new(started.unwrap_or_else(panicked_handle)))
+}
+
+/// A handle whose check failed because starting it panicked.
+fn panicked_handle() -> checksig_check {
+    checksig_check {
         shared: Arc::new(Shared {
             control: Control::default(),
             outcome: Mutex::new(Some(Finished::error("panic while starting"))),
             finished: Condvar::new(),
         }),
         thread: Mutex::new(None),
+    }
+}
+
+/// Starts writing the manifest of `root_dir` on a background thread, and returns at
+/// once: every regular file under the root (and symlink to one), recursively, the
+/// manifest itself excluded, sorted by name, hashed in parallel, written in GNU's
+/// format (`hex  name`, escaped names) through a temporary file renamed into place.
+/// FIFOs, sockets, devices, dangling links and links to directories are skipped
+/// (counted as `skipped`).
+///
+/// `options`: NULL for SHA-1 into "sha1sum.txt"; `manifest`, `jobs` and `algorithm`
+/// are used (AUTO is SHA-1), the rest ignored. Then as a check: wait, progress, cancel
+/// (nothing is written), status `CHECKSIG_OK` or `CHECKSIG_ERROR` with a message, counts
+/// (`entries`: files written, `skipped`), and `checksig_check_free`.
+///
+/// # Safety
+/// As `checksig_start`.
+#[no_mangle]
+pub unsafe extern "C" fn checksig_create_start(
+    root_dir: *const c_char,
+    options: *const checksig_options,
+) -> *mut checksig_check {
+    let started = guard(None, || {
+        let root = argument_bytes(root_dir).map(|bytes| PathBuf::from(OsStr::from_bytes(bytes)));
+        let job = match options.as_ref() {
+            None => Ok(CreateOptions::default()),
+            Some(given) => options_from_c(given).map(|options| CreateOptions {
+                algorithm: options.algorithm.unwrap_or(Algorithm::Sha1),
+                manifest: options.manifest,
+                jobs: options.jobs,
+            }),
+        };
+        Some(checksig_check::start(root, job.map(Job::Create)))
     });
-    Box::into_raw(Box::new(check))
+    Box::into_raw(Box::new(started.unwrap_or_else(panicked_handle)))
 }
 
 /// # Safety
 /// As `checksig_start`.
 unsafe fn options_from_c(given: &checksig_options) -> Result<Options, &'static str> {
+    let algorithm = match given.algorithm {
+        0 => checksig_algorithm::CHECKSIG_ALGORITHM_AUTO,
+        1 => checksig_algorithm::CHECKSIG_ALGORITHM_SHA1,
+        2 => checksig_algorithm::CHECKSIG_ALGORITHM_SHA256,
+        3 => checksig_algorithm::CHECKSIG_ALGORITHM_SHA512,
+        _ => return Err("unknown algorithm"),
+    };
     let mut options = Options {
+        algorithm: algorithm.to_rust(),
         jobs: NonZeroUsize::new(given.jobs),
         ignore_missing: given.ignore_missing,
         list_matches: given.list_matches,
@@ -511,7 +615,7 @@ unsafe fn options_from_c(given: &checksig_options) -> Result<Options, &'static s
         if manifest.is_empty() {
             return Err("the manifest name is empty");
         }
-        options.manifest = PathBuf::from(OsStr::from_bytes(manifest));
+        options.manifest = Some(PathBuf::from(OsStr::from_bytes(manifest)));
     }
     Ok(options)
 }
@@ -766,6 +870,24 @@ pub unsafe extern "C" fn checksig_check_free(check: *mut checksig_check) {
 #[no_mangle]
 pub unsafe extern "C" fn verify(root_dir: *const c_char) -> *mut c_char {
     let check = checksig_start(root_dir, ptr::null());
+    checksig_wait(check, -1);
+    let message = checksig_get_message(check);
+    checksig_check_free(check);
+    message
+}
+
+/// Writes the manifest of `root_dir` and waits: `checksig_create_start`, then the
+/// result. Returns NULL on success, else the error message (the caller's: release it
+/// with `checksig_free` or libc `free`). Reentrant.
+///
+/// # Safety
+/// As `checksig_start`.
+#[no_mangle]
+pub unsafe extern "C" fn checksig_create(
+    root_dir: *const c_char,
+    options: *const checksig_options,
+) -> *mut c_char {
+    let check = checksig_create_start(root_dir, options);
     checksig_wait(check, -1);
     let message = checksig_get_message(check);
     checksig_check_free(check);

@@ -13,15 +13,21 @@
 //! # Ok::<(), checksig::Error>(())
 //! ```
 //!
-//! Modules, one concern each: [`manifest`] parses, [`paths`] resolves names inside the
-//! root, [`verify`] runs the worker pool, [`report`] holds the outcome and its messages,
-//! [`ffi`] is the C ABI (the only `unsafe` code).
+//! Modules, one concern each: [`algorithm`] names the hashes, [`manifest`] parses,
+//! [`paths`] resolves names inside the root, [`verify`] checks, [`create`] writes
+//! manifests, `pool` is the worker pool both use, [`report`] holds the outcome and its
+//! messages, [`ffi`] is the C boundary (the only `unsafe` code).
 
+pub mod algorithm;
+pub mod create;
 pub mod ffi;
 pub mod manifest;
 pub mod paths;
+mod pool;
 pub mod report;
 pub mod verify;
 
+pub use algorithm::{Algorithm, Digest};
+pub use create::{create, create_with, CreateOptions, Created};
 pub use report::{Error, Failure, Match, Reason, Report};
 pub use verify::{check, check_with, Control, Options, Progress, DEFAULT_MANIFEST};

@@ -1,14 +1,19 @@
 //! The manifest parser: bytes in, checksum entries out. Pure: no file system.
 //!
-//! It reads what GNU coreutils `sha1sum` writes and `sha1sum -c` reads, for SHA-1:
+//! It reads what GNU coreutils `sha1sum`, `sha256sum` and `sha512sum` write and read
+//! back with `-c`:
 //!
 //! | form                 | example                              |
 //! |----------------------|--------------------------------------|
-//! | text (two spaces)    | `<40 hex>  name`                     |
-//! | binary marker        | `<40 hex> *name`                     |
-//! | single space         | `<40 hex> name`                      |
-//! | BSD tag              | `SHA1 (name) = <40 hex>`             |
-//! | escaped name         | `\<40 hex>  a\\b\nc` (any form above) |
+//! | text (two spaces)    | `<hex>  name`                        |
+//! | binary marker        | `<hex> *name`                        |
+//! | single space         | `<hex> name`                         |
+//! | BSD tag              | `SHA256 (name) = <hex>`              |
+//! | escaped name         | `\<hex>  a\\b\nc` (any form above) |
+//!
+//! One manifest holds one algorithm: the caller's, else the one its file name
+//! announces, else the one its first checksum line shows (a BSD tag, or the length of
+//! the hex: 40, 64 or 128 digits). A line of another algorithm is a bad line.
 //!
 //! Where it is stricter than GNU, on purpose: a line that is none of these is an error
 //! naming its line number (GNU only warns and goes on), and a manifest without a single
@@ -18,39 +23,58 @@
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read};
 
-/// Length of a SHA-1 digest in bytes.
-pub const DIGEST_LEN: usize = 20;
+use crate::algorithm::{Algorithm, Digest};
 
 /// The longest manifest line accepted, in bytes. A name is at most `PATH_MAX` (4096)
 /// bytes, twice that escaped; anything far longer is garbage, and reading it line by
 /// line must not allocate without bound.
 pub const MAX_LINE_LEN: usize = 64 * 1024;
 
-/// One checksum line of the manifest.
+/// One checksum line of the manifest. Its digest lives in [`Manifest`]'s shared buffer:
+/// on a million-line manifest, one allocation instead of a million.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     /// The file name as written (unescaped), byte for byte: relative to the root.
     pub name: Box<[u8]>,
-    /// The digest the manifest expects.
-    pub expected: [u8; DIGEST_LEN],
     /// 1-based line number in the manifest, for messages.
     pub line: u32,
+}
+
+/// A parsed manifest: its algorithm and its entries, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Manifest {
+    pub algorithm: Algorithm,
+    pub entries: Vec<Entry>,
+    /// The expected digests, `algorithm.digest_len()` bytes per entry, in entry order.
+    digests: Vec<u8>,
+}
+
+impl Manifest {
+    /// The digest entry `index` expects.
+    pub fn expected(&self, index: usize) -> Digest {
+        let len = self.algorithm.digest_len();
+        Digest::new(&self.digests[index * len..(index + 1) * len])
+    }
 }
 
 /// One parsed line: what `parse_line` returns for a checksum line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChecksumLine {
     pub name: Vec<u8>,
-    pub expected: [u8; DIGEST_LEN],
+    pub algorithm: Algorithm,
+    pub digest: Vec<u8>,
 }
 
 /// Why a line is not a checksum line. Short, uniform phrases: they end up in messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LineError {
-    /// Neither `<hex> <name>` nor `SHA1 (<name>) = <hex>`.
+    /// Neither `<hex> <name>` nor `<TAG> (<name>) = <hex>`.
     NotAChecksumLine,
-    /// The digest is not 40 hex digits.
-    BadDigest,
+    /// The digest is not hex of the length of the algorithm given (or of any, for
+    /// `None`).
+    BadDigest(Option<Algorithm>),
+    /// A BSD tag of another algorithm than the manifest's.
+    OtherAlgorithm(Algorithm),
     /// The name is empty.
     EmptyName,
     /// A backslash in an escaped name is not followed by `\`, `n` or `r`.
@@ -59,15 +83,26 @@ pub enum LineError {
     NulByte,
 }
 
-impl fmt::Display for LineError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            LineError::NotAChecksumLine => "not a SHA-1 checksum line",
-            LineError::BadDigest => "the checksum is not 40 hex digits",
-            LineError::EmptyName => "the file name is empty",
-            LineError::BadEscape => "bad backslash escape in the file name",
-            LineError::NulByte => "contains a NUL byte",
-        })
+impl LineError {
+    /// The phrase for a manifest of `algorithm` (when known).
+    fn describe(&self, algorithm: Option<Algorithm>) -> String {
+        match (self, algorithm) {
+            (LineError::NotAChecksumLine, Some(a)) => format!("not a {a} checksum line"),
+            (LineError::NotAChecksumLine, None) => "not a checksum line".into(),
+            (LineError::BadDigest(Some(a)), _) => {
+                format!("the checksum is not {} hex digits", a.digest_len() * 2)
+            }
+            (LineError::BadDigest(None), _) => {
+                "the checksum is not 40, 64 or 128 hex digits".into()
+            }
+            (LineError::OtherAlgorithm(other), Some(a)) => {
+                format!("a {other} line in a {a} manifest")
+            }
+            (LineError::OtherAlgorithm(other), None) => format!("an unexpected {other} line"),
+            (LineError::EmptyName, _) => "the file name is empty".into(),
+            (LineError::BadEscape, _) => "bad backslash escape in the file name".into(),
+            (LineError::NulByte, _) => "contains a NUL byte".into(),
+        }
     }
 }
 
@@ -76,8 +111,12 @@ impl fmt::Display for LineError {
 pub enum ManifestError {
     /// Reading the manifest failed.
     Io(io::Error),
-    /// Line `line` is not a checksum line.
-    BadLine { line: u32, error: LineError },
+    /// Line `line` is not a checksum line of the manifest's algorithm.
+    BadLine {
+        line: u32,
+        error: LineError,
+        algorithm: Option<Algorithm>,
+    },
     /// Line `line` is longer than [`MAX_LINE_LEN`].
     LineTooLong { line: u32 },
     /// The manifest has no checksum line at all.
@@ -92,7 +131,11 @@ impl fmt::Display for ManifestError {
             ManifestError::Io(e) => {
                 write!(f, "cannot read manifest: {}", crate::report::os_reason(e))
             }
-            ManifestError::BadLine { line, error } => write!(f, "line {line}: {error}"),
+            ManifestError::BadLine {
+                line,
+                error,
+                algorithm,
+            } => write!(f, "line {line}: {}", error.describe(*algorithm)),
             ManifestError::LineTooLong { line } => {
                 write!(f, "line {line}: longer than {MAX_LINE_LEN} bytes")
             }
@@ -104,11 +147,17 @@ impl fmt::Display for ManifestError {
 
 /// Reads a whole manifest, line by line, with bounded memory per line.
 ///
-/// Empty lines, lines of only blanks and lines starting with `#` are skipped. A trailing
-/// CR (CRLF files) is dropped. The first bad line stops the read with its number.
-pub fn read_manifest<R: Read>(reader: R) -> Result<Vec<Entry>, ManifestError> {
+/// `algorithm` is the one the manifest must hold, or `None` to take it from the first
+/// checksum line. Empty lines, lines of only blanks and lines starting with `#` are
+/// skipped. A trailing CR (CRLF files) is dropped. The first bad line stops the read
+/// with its number.
+pub fn read_manifest<R: Read>(
+    reader: R,
+    mut algorithm: Option<Algorithm>,
+) -> Result<Manifest, ManifestError> {
     let mut reader = BufReader::with_capacity(64 * 1024, reader);
     let mut entries = Vec::new();
+    let mut digests = Vec::new();
     let mut line = Vec::with_capacity(256);
     let mut number: u32 = 0;
     loop {
@@ -128,32 +177,45 @@ pub fn read_manifest<R: Read>(reader: R) -> Result<Vec<Entry>, ManifestError> {
         } else if line.len() > MAX_LINE_LEN {
             return Err(ManifestError::LineTooLong { line: number });
         }
-        match parse_line(&line) {
-            Ok(Some(parsed)) => entries.push(Entry {
-                name: parsed.name.into_boxed_slice(),
-                expected: parsed.expected,
-                line: number,
-            }),
+        match parse_line(&line, algorithm) {
+            Ok(Some(parsed)) => {
+                algorithm = Some(parsed.algorithm);
+                digests.extend_from_slice(&parsed.digest);
+                entries.push(Entry {
+                    name: parsed.name.into_boxed_slice(),
+                    line: number,
+                });
+            }
             Ok(None) => {}
             Err(error) => {
                 return Err(ManifestError::BadLine {
                     line: number,
                     error,
+                    algorithm,
                 })
             }
         }
     }
-    if entries.is_empty() {
+    let Some(algorithm) = algorithm.filter(|_| !entries.is_empty()) else {
         return Err(ManifestError::Empty);
-    }
+    };
     // A million entries leave up to a million slots of growth slack: give them back.
     entries.shrink_to_fit();
-    Ok(entries)
+    digests.shrink_to_fit();
+    Ok(Manifest {
+        algorithm,
+        entries,
+        digests,
+    })
 }
 
 /// Parses one line (without its `\n`). `Ok(None)` for a line to skip: empty, blanks
-/// only, or a `#` comment.
-pub fn parse_line(line: &[u8]) -> Result<Option<ChecksumLine>, LineError> {
+/// only, or a `#` comment. With `algorithm` set, a line of another algorithm is an
+/// error; without, the line's own (tag or hex length) is returned.
+pub fn parse_line(
+    line: &[u8],
+    algorithm: Option<Algorithm>,
+) -> Result<Option<ChecksumLine>, LineError> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if line.first() == Some(&b'#') || line.iter().all(|&b| is_blank(b)) {
         return Ok(None);
@@ -162,11 +224,7 @@ pub fn parse_line(line: &[u8]) -> Result<Option<ChecksumLine>, LineError> {
         return Err(LineError::NulByte);
     }
     // GNU skips leading blanks before anything else.
-    let start = line
-        .iter()
-        .position(|&b| !is_blank(b))
-        .unwrap_or(line.len());
-    let mut rest = &line[start..];
+    let mut rest = trim_blanks_start(line);
     // A leading backslash says the name is escaped (it holds `\\`, `\n` or `\r`).
     let escaped = match rest.strip_prefix(b"\\") {
         Some(after) => {
@@ -175,9 +233,24 @@ pub fn parse_line(line: &[u8]) -> Result<Option<ChecksumLine>, LineError> {
         }
         None => false,
     };
-    let (raw_name, hex_digest) = match bsd_tag_body(rest) {
-        Some(body) => split_bsd_tag(body)?,
-        None => split_gnu(rest)?,
+    let (raw_name, hex_digest, line_algorithm) = match bsd_tag(rest) {
+        Some((tag_algorithm, body)) => {
+            if algorithm.is_some_and(|a| a != tag_algorithm) {
+                return Err(LineError::OtherAlgorithm(tag_algorithm));
+            }
+            let (name, hex_digest) = split_bsd_tag(body)?;
+            (name, hex_digest, tag_algorithm)
+        }
+        None => {
+            let (name, hex_digest) = split_gnu(rest, algorithm)?;
+            let line_algorithm = match algorithm {
+                Some(a) => a,
+                None => {
+                    Algorithm::from_hex_len(hex_digest.len()).ok_or(LineError::BadDigest(None))?
+                }
+            };
+            (name, hex_digest, line_algorithm)
+        }
     };
     let name = if escaped {
         unescape_name(raw_name)?
@@ -189,7 +262,8 @@ pub fn parse_line(line: &[u8]) -> Result<Option<ChecksumLine>, LineError> {
     }
     Ok(Some(ChecksumLine {
         name,
-        expected: decode_digest(hex_digest)?,
+        algorithm: line_algorithm,
+        digest: decode_digest(hex_digest, line_algorithm)?,
     }))
 }
 
@@ -198,11 +272,15 @@ fn is_blank(byte: u8) -> bool {
     byte == b' ' || byte == b'\t'
 }
 
-/// If `rest` starts a BSD tag line (`SHA1 (` or `SHA1(`), what follows the `(`.
-fn bsd_tag_body(rest: &[u8]) -> Option<&[u8]> {
-    let after_tag = rest.strip_prefix(b"SHA1")?;
-    let after_space = after_tag.strip_prefix(b" ").unwrap_or(after_tag);
-    after_space.strip_prefix(b"(")
+/// If `rest` starts a BSD tag line of a known algorithm (`SHA256 (` or `SHA256(`), that
+/// algorithm and what follows the `(`. An unknown tag (`MD5 (`) is not a tag line here,
+/// and fails later as not a checksum line.
+fn bsd_tag(rest: &[u8]) -> Option<(Algorithm, &[u8])> {
+    Algorithm::ALL.into_iter().find_map(|algorithm| {
+        let after_tag = rest.strip_prefix(algorithm.tag().as_bytes())?;
+        let after_space = after_tag.strip_prefix(b" ").unwrap_or(after_tag);
+        Some((algorithm, after_space.strip_prefix(b"(")?))
+    })
 }
 
 /// `name) = hex` → (name, hex). The name runs to the last `)`, as in GNU, so names
@@ -225,7 +303,7 @@ fn split_bsd_tag(body: &[u8]) -> Result<(&[u8], &[u8]), LineError> {
 /// After the digest and one blank, GNU reads a type indicator: a space (text) or `*`
 /// (binary). With neither, it is the single-space form and the name starts right
 /// there; a name that is a single byte is also read that way.
-fn split_gnu(rest: &[u8]) -> Result<(&[u8], &[u8]), LineError> {
+fn split_gnu(rest: &[u8], algorithm: Option<Algorithm>) -> Result<(&[u8], &[u8]), LineError> {
     let hex_end = rest
         .iter()
         .position(|b| !b.is_ascii_hexdigit())
@@ -237,8 +315,12 @@ fn split_gnu(rest: &[u8]) -> Result<(&[u8], &[u8]), LineError> {
         return Err(LineError::NotAChecksumLine);
     };
     if !is_blank(separator) {
-        return Err(if hex_end != 2 * DIGEST_LEN {
-            LineError::BadDigest
+        let valid_len = match algorithm {
+            Some(a) => a.digest_len() * 2 == hex_end,
+            None => Algorithm::from_hex_len(hex_end).is_some(),
+        };
+        return Err(if !valid_len {
+            LineError::BadDigest(algorithm)
         } else {
             LineError::NotAChecksumLine
         });
@@ -279,26 +361,25 @@ fn unescape_name(raw: &[u8]) -> Result<Vec<u8>, LineError> {
     Ok(name)
 }
 
-fn decode_digest(hex_digest: &[u8]) -> Result<[u8; DIGEST_LEN], LineError> {
-    let mut digest = [0u8; DIGEST_LEN];
-    if hex_digest.len() != 2 * DIGEST_LEN {
-        return Err(LineError::BadDigest);
+fn decode_digest(hex_digest: &[u8], algorithm: Algorithm) -> Result<Vec<u8>, LineError> {
+    let bad = LineError::BadDigest(Some(algorithm));
+    if hex_digest.len() != 2 * algorithm.digest_len() {
+        return Err(bad);
     }
-    hex::decode_to_slice(hex_digest, &mut digest).map_err(|_| LineError::BadDigest)?;
-    Ok(digest)
+    hex::decode(hex_digest).map_err(|_| bad)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const SHA1: Option<Algorithm> = Some(Algorithm::Sha1);
+
     const HEX: &str = "da39a3ee5e6b4b0d3255bfef95601890afd80709";
     const UPPER: &str = "DA39A3EE5E6B4B0D3255BFEF95601890AFD80709";
 
-    fn digest() -> [u8; DIGEST_LEN] {
-        let mut d = [0u8; DIGEST_LEN];
-        hex::decode_to_slice(HEX, &mut d).unwrap();
-        d
+    fn digest() -> Vec<u8> {
+        hex::decode(HEX).unwrap()
     }
 
     #[test]
@@ -328,11 +409,12 @@ mod tests {
             (format!("SHA1 (x) = {UPPER}\r"), b"x"),
         ];
         for (line, name) in cases {
-            let parsed = parse_line(line.as_bytes())
-                .unwrap_or_else(|e| panic!("{line:?}: {e}"))
+            let parsed = parse_line(line.as_bytes(), SHA1)
+                .unwrap_or_else(|e| panic!("{line:?}: {e:?}"))
                 .unwrap_or_else(|| panic!("{line:?} skipped"));
             assert_eq!(parsed.name, *name, "{line:?}");
-            assert_eq!(parsed.expected, digest(), "{line:?}");
+            assert_eq!(parsed.digest, digest(), "{line:?}");
+            assert_eq!(parsed.algorithm, Algorithm::Sha1, "{line:?}");
         }
     }
 
@@ -340,7 +422,7 @@ mod tests {
     fn non_utf8_name_is_kept_byte_for_byte() {
         let mut line = format!("{HEX}  caf").into_bytes();
         line.extend_from_slice(&[0xe9, 0xff, b'.', b'x']);
-        let parsed = parse_line(&line).unwrap().unwrap();
+        let parsed = parse_line(&line, SHA1).unwrap().unwrap();
         assert_eq!(parsed.name, b"caf\xe9\xff.x");
     }
 
@@ -355,7 +437,8 @@ mod tests {
             "#",
             &format!("#{HEX}  x"),
         ] {
-            assert_eq!(parse_line(line.as_bytes()), Ok(None), "{line:?}");
+            assert_eq!(parse_line(line.as_bytes(), SHA1), Ok(None), "{line:?}");
+            assert_eq!(parse_line(line.as_bytes(), None), Ok(None), "{line:?}");
         }
     }
 
@@ -366,42 +449,48 @@ mod tests {
             ("x".into(), LineError::NotAChecksumLine),
             (HEX.into(), LineError::NotAChecksumLine),
             (format!("{HEX} "), LineError::EmptyName),
-            (format!("{HEX}a  x"), LineError::BadDigest),
-            (format!("{}  x", &HEX[..39]), LineError::BadDigest),
-            (format!("{HEX}0  x"), LineError::BadDigest),
+            (format!("{HEX}a  x"), LineError::BadDigest(SHA1)),
+            (format!("{}  x", &HEX[..39]), LineError::BadDigest(SHA1)),
+            (format!("{HEX}0  x"), LineError::BadDigest(SHA1)),
             (format!("{HEX}:x"), LineError::NotAChecksumLine),
             (format!("{HEX}  a\0b"), LineError::NulByte),
             (format!("\\{HEX}  a\\tb"), LineError::BadEscape),
             (format!("\\{HEX}  a\\"), LineError::BadEscape),
             (format!("SHA1 (x) {HEX}"), LineError::NotAChecksumLine),
             (format!("SHA1 x = {HEX}"), LineError::NotAChecksumLine),
-            (format!("SHA1 (x) = {HEX} "), LineError::BadDigest),
+            (format!("SHA1 (x) = {HEX} "), LineError::BadDigest(SHA1)),
             (format!("SHA1 () = {HEX}"), LineError::EmptyName),
-            (format!("SHA256 (x) = {HEX}"), LineError::NotAChecksumLine),
+            (
+                format!("SHA256 (x) = {HEX}"),
+                LineError::OtherAlgorithm(Algorithm::Sha256),
+            ),
+            (format!("{HEX}{HEX}  x"), LineError::BadDigest(SHA1)),
             (format!("MD5 (x) = {HEX}"), LineError::NotAChecksumLine),
         ];
         for (line, error) in cases {
-            assert_eq!(parse_line(line.as_bytes()), Err(*error), "{line:?}");
+            assert_eq!(parse_line(line.as_bytes(), SHA1), Err(*error), "{line:?}");
         }
     }
 
     #[test]
     fn manifests() {
         let good = format!("# made by sha1sum\n{HEX}  a\r\n\n{HEX} *b\nSHA1 (c) = {HEX}");
-        let entries = read_manifest(good.as_bytes()).unwrap();
+        let entries = read_manifest(good.as_bytes(), SHA1).unwrap();
+        assert_eq!(entries.expected(2).as_bytes(), digest());
+        let entries = entries.entries;
         let names: Vec<&[u8]> = entries.iter().map(|e| &*e.name).collect();
         assert_eq!(names, [&b"a"[..], b"b", b"c"]);
         let lines: Vec<u32> = entries.iter().map(|e| e.line).collect();
         assert_eq!(lines, [2, 4, 5]);
 
         let bad = format!("{HEX}  a\n\nnot a line\n{HEX}  b\n");
-        match read_manifest(bad.as_bytes()) {
+        match read_manifest(bad.as_bytes(), SHA1) {
             Err(ManifestError::BadLine { line: 3, .. }) => {}
             other => panic!("{other:?}"),
         }
         for empty in ["", "\n\n", "# only a comment\n"] {
             assert!(matches!(
-                read_manifest(empty.as_bytes()),
+                read_manifest(empty.as_bytes(), None),
                 Err(ManifestError::Empty)
             ));
         }
@@ -412,7 +501,7 @@ mod tests {
         let mut huge = format!("{HEX}  a\n").into_bytes();
         huge.extend(std::iter::repeat(b'x').take(2 * 1024 * 1024));
         huge.push(b'\n');
-        match read_manifest(&huge[..]) {
+        match read_manifest(&huge[..], SHA1) {
             Err(ManifestError::LineTooLong { line: 2 }) => {}
             other => panic!("{other:?}"),
         }
@@ -422,8 +511,84 @@ mod tests {
     fn a_long_last_line_without_newline_is_refused() {
         let huge = vec![b'a'; MAX_LINE_LEN + 1];
         assert!(matches!(
-            read_manifest(&huge[..]),
+            read_manifest(&huge[..], None),
             Err(ManifestError::LineTooLong { line: 1 })
         ));
+    }
+}
+
+#[cfg(test)]
+mod algorithm_tests {
+    use super::*;
+
+    const H1: &str = "da39a3ee5e6b4b0d3255bfef95601890afd80709";
+    const H256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    const H512: &str = "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce\
+                        47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e";
+
+    #[test]
+    fn the_algorithm_follows_from_the_first_line_when_not_given() {
+        let cases = [
+            (format!("{H1}  a\n{H1}  b\n"), Algorithm::Sha1),
+            (format!("{H256}  a\n{H256} *b\n"), Algorithm::Sha256),
+            (format!("{H512}  a\n"), Algorithm::Sha512),
+            (
+                format!("SHA256 (a) = {H256}\n{H256}  b\n"),
+                Algorithm::Sha256,
+            ),
+            (
+                format!("# comment\nSHA512 (a) = {H512}\n"),
+                Algorithm::Sha512,
+            ),
+        ];
+        for (text, algorithm) in cases {
+            let manifest = read_manifest(text.as_bytes(), None).unwrap();
+            assert_eq!(manifest.algorithm, algorithm, "{text:?}");
+            assert_eq!(
+                manifest.expected(0).as_bytes().len(),
+                algorithm.digest_len()
+            );
+        }
+    }
+
+    #[test]
+    fn a_line_of_another_algorithm_is_a_bad_line() {
+        let cases = [
+            (
+                format!("{H1}  a\n{H256}  b\n"),
+                None,
+                "line 2: the checksum is not 40 hex digits",
+            ),
+            (
+                format!("{H256}  a\n"),
+                Some(Algorithm::Sha1),
+                "line 1: the checksum is not 40 hex digits",
+            ),
+            (
+                format!("{H256}  a\nSHA1 (b) = {H1}\n"),
+                None,
+                "line 2: a SHA-1 line in a SHA-256 manifest",
+            ),
+            (
+                format!("SHA512 (a) = {H256}\n"),
+                None,
+                "line 1: the checksum is not 128 hex digits",
+            ),
+            (
+                format!("{}  a\n", &H1[..30]),
+                None,
+                "line 1: the checksum is not 40, 64 or 128 hex digits",
+            ),
+            ("garbage\n".to_string(), None, "line 1: not a checksum line"),
+            (
+                "garbage\n".to_string(),
+                Some(Algorithm::Sha512),
+                "line 1: not a SHA-512 checksum line",
+            ),
+        ];
+        for (text, algorithm, message) in cases {
+            let error = read_manifest(text.as_bytes(), algorithm).unwrap_err();
+            assert_eq!(error.to_string(), message, "{text:?}");
+        }
     }
 }

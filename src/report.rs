@@ -7,7 +7,8 @@
 use std::fmt;
 use std::io;
 
-use crate::manifest::{ManifestError, DIGEST_LEN};
+use crate::algorithm::Digest;
+use crate::manifest::ManifestError;
 
 /// Why one manifest entry failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,9 +59,9 @@ pub struct Failure {
     pub line: u32,
     pub reason: Reason,
     /// The digest the manifest lists.
-    pub expected: [u8; DIGEST_LEN],
+    pub expected: Digest,
     /// The digest computed, when the file could be read (so only for `Mismatch`).
-    pub actual: Option<[u8; DIGEST_LEN]>,
+    pub actual: Option<Digest>,
 }
 
 impl Failure {
@@ -129,6 +130,13 @@ pub enum Error {
     /// Every entry was a missing file skipped by `ignore_missing`: nothing was verified,
     /// which GNU also treats as a failure.
     NothingVerified { path: Vec<u8> },
+    /// Creating a manifest: a directory of the tree cannot be listed.
+    ReadDir { path: Vec<u8>, error: io::Error },
+    /// Creating a manifest: files that could not be hashed (each with its reason), so
+    /// no manifest was written.
+    Unreadable(Vec<(Vec<u8>, Reason)>),
+    /// Creating a manifest: writing it failed (nothing was left behind).
+    Write { path: Vec<u8>, error: io::Error },
     /// The caller cancelled the check.
     Cancelled,
     /// A caller passed something unusable (a NULL root through the C ABI).
@@ -150,7 +158,24 @@ impl Error {
                 path,
                 "no file was verified (every listed file is missing)".into(),
             ),
-            Error::Cancelled => return b"check cancelled".to_vec(),
+            Error::ReadDir { path, error } => {
+                (path, format!("cannot list directory: {}", os_reason(error)))
+            }
+            Error::Write { path, error } => {
+                (path, format!("cannot write manifest: {}", os_reason(error)))
+            }
+            Error::Unreadable(files) => {
+                let lines: Vec<Vec<u8>> = files
+                    .iter()
+                    .map(|(path, reason)| {
+                        let mut line = quote_path(path);
+                        line.extend_from_slice(format!(" - {reason}").as_bytes());
+                        line
+                    })
+                    .collect();
+                return lines.join(&b'\n');
+            }
+            Error::Cancelled => return b"cancelled".to_vec(),
             Error::InvalidArgument(why) => return format!("invalid argument: {why}").into_bytes(),
             Error::Internal(why) => return format!("internal error: {why}").into_bytes(),
         };
@@ -237,7 +262,7 @@ mod tests {
                 path: path.to_vec(),
                 line: 1,
                 reason: reason.clone(),
-                expected: [0; DIGEST_LEN],
+                expected: Digest::new(&[0; 20]),
                 actual: None,
             };
             assert_eq!(failure.message(), *expected);

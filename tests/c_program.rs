@@ -49,7 +49,8 @@ fn c_program_under_valgrind() {
     bad.write(b"app-04.log", b"not what was signed\n");
     assert_ne!(sha1_hex(b"not what was signed\n"), "");
     let expected = format!("\"{}/app-04.log\" - mismatch", bad.display());
-    let program = compile(good.path());
+    let build = common::TempDir::new("c-build");
+    let program = compile(build.path());
 
     let valgrind = Command::new("valgrind").arg("--version").output().is_ok();
     assert!(

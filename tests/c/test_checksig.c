@@ -130,6 +130,30 @@ static void test_handle(const char *bad) {
     EXPECT(strlen(checksig_version()) > 0);
 }
 
+/* Writes a SHA-256 manifest of `dir` under another name, then checks against it. */
+static void test_create(const char *dir) {
+    checksig_options options;
+    memset(&options, 0, sizeof options);
+    options.algorithm = CHECKSIG_ALGORITHM_SHA256;
+    options.manifest = "created.sha256";
+    char *message = checksig_create(dir, &options);
+    EXPECT(message == NULL);
+    checksig_free(message);
+
+    checksig_check *check = checksig_start(dir, &options);
+    EXPECT(checksig_wait(check, -1));
+    EXPECT(checksig_get_status(check) == CHECKSIG_OK);
+    checksig_counts counts;
+    EXPECT(checksig_get_counts(check, &counts));
+    EXPECT(counts.entries == 11 && counts.matched == 11); /* 10 logs and sha1sum.txt */
+    checksig_check_free(check);
+
+    options.algorithm = 99;
+    message = checksig_create(dir, &options);
+    EXPECT(message != NULL && strstr(message, "unknown algorithm") != NULL);
+    checksig_free(message);
+}
+
 int main(int argc, char **argv) {
     if (argc != 5) {
         fprintf(stderr, "usage: %s GOOD_DIR BAD_DIR EXPECTED_MESSAGE checksig_free|free\n", argv[0]);
@@ -137,6 +161,7 @@ int main(int argc, char **argv) {
     }
     test_verify(argv[1], argv[2], argv[3], argv[4]);
     test_handle(argv[2]);
+    test_create(argv[1]);
     if (failures != 0) {
         fprintf(stderr, "%d check(s) failed\n", failures);
         return 1;

@@ -1,0 +1,283 @@
+//! Writing a manifest: every regular file under the root, sorted by name, hashed in
+//! parallel by the same pool as the check, written in exactly GNU's format and
+//! atomically.
+//!
+//! What is listed, and why:
+//! - regular files, at any depth;
+//! - symlinks to regular files, under the link's name (the check follows symlinks, as
+//!   GNU `sha1sum` does, so the manifest verifies what a reader of the link sees);
+//! - not the manifest itself, nor the temporary file it is written through.
+//!
+//! What is skipped (and counted in [`Created::skipped`]): FIFOs, sockets and devices
+//! (no stable content to sign), dangling or looping symlinks, and symlinks to
+//! directories (not followed, so a link cannot pull files from outside the root into the
+//! manifest, nor loop forever). Directories are walked without following links.
+//!
+//! The manifest is written to a temporary file beside it, flushed to disk, then renamed
+//! over the final name: an interrupted or failed run never leaves half a manifest.
+
+use std::ffi::CStr;
+use std::fs::{self, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::num::NonZeroUsize;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::algorithm::Algorithm;
+use crate::ffi::RootDir;
+use crate::paths::display_join;
+use crate::pool::{hash_files, size_files, FileNames, Outcome};
+use crate::report::Error;
+use crate::verify::{job_count, Control};
+
+/// What a caller may choose when creating a manifest.
+#[derive(Debug, Clone)]
+pub struct CreateOptions {
+    pub algorithm: Algorithm,
+    /// Where to write, relative to the root unless absolute; `None` for the
+    /// algorithm's usual name (`sha1sum.txt`, `sha256sum.txt`, `sha512sum.txt`).
+    pub manifest: Option<PathBuf>,
+    /// Worker threads; `None` for one per available core.
+    pub jobs: Option<NonZeroUsize>,
+}
+
+impl Default for CreateOptions {
+    fn default() -> Self {
+        CreateOptions {
+            algorithm: Algorithm::Sha1,
+            manifest: None,
+            jobs: None,
+        }
+    }
+}
+
+/// What a manifest creation wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Created {
+    /// The manifest written.
+    pub manifest: PathBuf,
+    /// Files listed in it.
+    pub files: u64,
+    /// Bytes hashed.
+    pub bytes: u64,
+    /// Names (relative to the root) of entries not listed: special files, dangling
+    /// links, links to directories. Sorted.
+    pub skipped: Vec<Vec<u8>>,
+}
+
+/// Writes the manifest of `root` with default progress and no cancel.
+pub fn create(root: &Path, options: &CreateOptions) -> Result<Created, Error> {
+    create_with(root, options, &Control::default())
+}
+
+/// Writes the manifest of `root`, reporting progress to and obeying `control`.
+pub fn create_with(
+    root: &Path,
+    options: &CreateOptions,
+    control: &Control,
+) -> Result<Created, Error> {
+    let root_bytes = root.as_os_str().as_bytes();
+    let root_dir = RootDir::open(root).map_err(|error| Error::Root {
+        root: root_bytes.to_vec(),
+        error,
+    })?;
+    let manifest_path = root.join(
+        options
+            .manifest
+            .as_deref()
+            .unwrap_or(Path::new(options.algorithm.default_manifest())),
+    );
+    // The manifest's own name under the root, when it is written there: not listed.
+    let manifest_name = manifest_path
+        .strip_prefix(root)
+        .ok()
+        .map(|name| name.as_os_str().as_bytes().to_vec());
+
+    let mut walk = Walk::default();
+    walk.visit(root, Vec::new(), control)?;
+    walk.files
+        .retain(|name| Some(name) != manifest_name.as_ref());
+    walk.files.sort_unstable();
+    walk.skipped.sort_unstable();
+
+    let files = Names(&walk.files);
+    control
+        .files_total
+        .store(walk.files.len() as u64, Ordering::Relaxed);
+    let jobs = job_count(options.jobs, walk.files.len());
+    let mut outcomes = size_files(&root_dir, &files, jobs, false, control);
+    hash_files(
+        &root_dir,
+        &files,
+        options.algorithm,
+        jobs,
+        &mut outcomes,
+        control,
+    );
+    if control.is_cancelled() {
+        return Err(Error::Cancelled);
+    }
+
+    let mut contents = Vec::new();
+    let mut unreadable = Vec::new();
+    for (name, outcome) in walk.files.iter().zip(&outcomes) {
+        match outcome {
+            Outcome::Digest(digest) => write_line(&mut contents, &digest.to_hex(), name),
+            Outcome::Failed(reason) => {
+                unreadable.push((display_join(root_bytes, name), reason.clone()))
+            }
+            Outcome::Size(_) | Outcome::Skipped => unreachable!("every listed file is hashed"),
+        }
+    }
+    if !unreadable.is_empty() {
+        return Err(Error::Unreadable(unreadable));
+    }
+    write_atomically(&manifest_path, &contents).map_err(|error| Error::Write {
+        path: manifest_path.as_os_str().as_bytes().to_vec(),
+        error,
+    })?;
+    Ok(Created {
+        manifest: manifest_path,
+        files: walk.files.len() as u64,
+        bytes: control.progress().bytes_done,
+        skipped: walk.skipped,
+    })
+}
+
+/// The files found under the root, relative names as bytes.
+#[derive(Default)]
+struct Walk {
+    files: Vec<Vec<u8>>,
+    skipped: Vec<Vec<u8>>,
+}
+
+impl Walk {
+    /// Lists directory `prefix` (relative, empty for the root) of `root`, recursively.
+    fn visit(&mut self, root: &Path, prefix: Vec<u8>, control: &Control) -> Result<(), Error> {
+        if control.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        let dir = root.join(std::ffi::OsStr::from_bytes(&prefix));
+        let list_error = |error| Error::ReadDir {
+            path: dir.as_os_str().as_bytes().to_vec(),
+            error,
+        };
+        for entry in fs::read_dir(&dir).map_err(list_error)? {
+            let entry = entry.map_err(list_error)?;
+            let mut name = prefix.clone();
+            if !name.is_empty() {
+                name.push(b'/');
+            }
+            name.extend_from_slice(entry.file_name().as_bytes());
+            // The entry's own type: symlinks are not followed here.
+            let file_type = entry.file_type().map_err(list_error)?;
+            // A symlink is listed when it leads to a regular file; one leading to a
+            // directory is not followed.
+            let is_file = file_type.is_file()
+                || (file_type.is_symlink()
+                    && fs::metadata(entry.path()).is_ok_and(|m| m.is_file()));
+            if file_type.is_dir() {
+                self.visit(root, name, control)?;
+            } else if is_file {
+                self.files.push(name);
+            } else {
+                self.skipped.push(name);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The walked names, as the pool sees them.
+struct Names<'a>(&'a [Vec<u8>]);
+
+impl FileNames for Names<'_> {
+    fn count(&self) -> usize {
+        self.0.len()
+    }
+
+    fn c_name<'b>(&self, file: u32, buffer: &'b mut Vec<u8>) -> &'b CStr {
+        buffer.clear();
+        buffer.extend_from_slice(&self.0[file as usize]);
+        buffer.push(0);
+        CStr::from_bytes_with_nul(buffer).expect("directory entries hold no NUL byte")
+    }
+}
+
+/// One line as GNU `sha1sum` writes it: `hex  name`, or, when the name holds a
+/// backslash, LF or CR, `\hex  escaped` with those escaped as `\\`, `\n`, `\r`.
+pub fn write_line(out: &mut Vec<u8>, hex: &str, name: &[u8]) {
+    let escape = name.iter().any(|&b| b == b'\\' || b == b'\n' || b == b'\r');
+    if escape {
+        out.push(b'\\');
+    }
+    out.extend_from_slice(hex.as_bytes());
+    out.extend_from_slice(b"  ");
+    for &byte in name {
+        match byte {
+            b'\\' if escape => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            other => out.push(other),
+        }
+    }
+    out.push(b'\n');
+}
+
+/// Writes `contents` to `path` through a temporary file in the same directory, synced
+/// and renamed into place; the temporary file is removed on any failure.
+fn write_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| io::Error::other("no file name"))?;
+    let mut temporary_name = b".".to_vec();
+    temporary_name.extend_from_slice(file_name.as_bytes());
+    temporary_name.extend_from_slice(
+        format!(
+            ".{}.{}.tmp",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        )
+        .as_bytes(),
+    );
+    let temporary = path.with_file_name(std::ffi::OsStr::from_bytes(&temporary_name));
+    let result = (|| {
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temporary)?;
+        let mut writer = BufWriter::new(file);
+        writer.write_all(contents)?;
+        let file = writer.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        fs::rename(&temporary, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temporary);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_escaped_as_gnu_writes_them() {
+        let cases: &[(&[u8], &[u8])] = &[
+            (b"plain", b"abc  plain\n"),
+            (b"with space", b"abc  with space\n"),
+            (b"back\\slash", b"\\abc  back\\\\slash\n"),
+            (b"new\nline", b"\\abc  new\\nline\n"),
+            (b"cr\r", b"\\abc  cr\\r\n"),
+            (b"\xff", b"abc  \xff\n"),
+        ];
+        for (name, line) in cases {
+            let mut out = Vec::new();
+            write_line(&mut out, "abc", name);
+            assert_eq!(out, *line);
+        }
+    }
+}

@@ -1,0 +1,282 @@
+//! The worker pool: size and hash a list of files under a root, in parallel, with
+//! bounded memory and open files. Used by the check ([`crate::verify`]) and by manifest
+//! creation ([`crate::create`]), which differ only in where the names come from.
+//!
+//! Two phases, each on `jobs` scoped workers:
+//!
+//! 1. **Size.** `stat` every file. Missing files, directories and other non-regular
+//!    files fail here without ever being opened; the sizes give the byte total for
+//!    progress and the order of phase 2.
+//! 2. **Hash.** Send batches of files, largest first, through a bounded channel.
+//!    Largest first keeps one big file listed last from running alone at the end while
+//!    the other cores idle. Each worker holds one file open at a time and reuses one
+//!    read buffer, and writes each outcome into that file's own slot, so results are
+//!    tied to the file index whatever thread finished first.
+//!
+//! Workers are joined before either phase returns: no thread outlives a call, so a
+//! process may fork after a check, and nothing is left running at exit.
+
+use std::ffi::CStr;
+use std::fs::File;
+use std::io::{self, Read};
+use std::sync::atomic::Ordering;
+use std::sync::Mutex;
+use std::thread;
+
+use crossbeam_channel::bounded;
+
+use crate::algorithm::{Algorithm, Digest};
+use crate::ffi::RootDir;
+use crate::report::{os_reason, Reason};
+use crate::verify::Control;
+
+/// Size of each worker's read buffer: large enough that per-read overhead vanishes on
+/// big files, small enough to stay in L2 while it is hashed. (Measured: reading ahead
+/// on a second thread was slower here, as the hashing core then reads every chunk out
+/// of the other core's cache.)
+const READ_BUFFER_LEN: usize = 256 * 1024;
+
+/// Most files and bytes in one batch of work sent to a hashing worker.
+const BATCH_FILES: usize = 64;
+const BATCH_BYTES: u64 = 1024 * 1024;
+
+/// How many files a worker sizes per grab in phase 1: amortises the shared lock.
+const SIZE_BATCH: usize = 256;
+
+/// The files a pool works on: `count()` of them, each named relative to the root.
+pub(crate) trait FileNames: Sync {
+    fn count(&self) -> usize;
+
+    /// File `file`'s name relative to the root, NUL-terminated in `buffer` (reused, so
+    /// no allocation per file).
+    fn c_name<'b>(&self, file: u32, buffer: &'b mut Vec<u8>) -> &'b CStr;
+}
+
+/// What is known of one file.
+#[derive(Debug, Clone)]
+pub(crate) enum Outcome {
+    /// A regular file of this size, not hashed yet.
+    Size(u64),
+    Digest(Digest),
+    Failed(Reason),
+    /// Missing, and the caller said to ignore missing files.
+    Skipped,
+}
+
+/// Phase 1: `stat` every file, on `jobs` workers taking batches of slots to fill.
+pub(crate) fn size_files(
+    root: &RootDir,
+    files: &impl FileNames,
+    jobs: usize,
+    ignore_missing: bool,
+    control: &Control,
+) -> Vec<Outcome> {
+    let mut outcomes = vec![Outcome::Skipped; files.count()];
+    // Workers take disjoint batches of the outcome slots and fill them in place.
+    let batches = Mutex::new(outcomes.chunks_mut(SIZE_BATCH).enumerate());
+    thread::scope(|scope| {
+        let workers: Vec<_> = (0..jobs)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut name = Vec::new();
+                    loop {
+                        let next = batches.lock().unwrap_or_else(|e| e.into_inner()).next();
+                        let Some((batch, slots)) = next else {
+                            return;
+                        };
+                        if control.is_cancelled() {
+                            return;
+                        }
+                        for (offset, slot) in slots.iter_mut().enumerate() {
+                            let file = (batch * SIZE_BATCH + offset) as u32;
+                            *slot = size_file(root, files.c_name(file, &mut name), ignore_missing);
+                        }
+                    }
+                })
+            })
+            .collect();
+        // Joined one by one, not just left to the scope: the scope waits for the
+        // closures, `join` also for the OS threads to be gone.
+        for worker in workers {
+            worker.join().expect("sizing worker panicked");
+        }
+    });
+    let mut bytes_total = 0;
+    let mut files_done = 0;
+    for outcome in &outcomes {
+        match outcome {
+            Outcome::Size(size) => bytes_total += size,
+            _ => files_done += 1,
+        }
+    }
+    control.bytes_total.store(bytes_total, Ordering::Relaxed);
+    control.files_done.fetch_add(files_done, Ordering::Relaxed);
+    outcomes
+}
+
+fn size_file(root: &RootDir, name: &CStr, ignore_missing: bool) -> Outcome {
+    match root.stat(name) {
+        Ok(stat) if stat.is_regular => Outcome::Size(stat.len),
+        Ok(_) => Outcome::Failed(Reason::NotRegularFile),
+        Err(error) if error.kind() == io::ErrorKind::NotFound && ignore_missing => Outcome::Skipped,
+        Err(error) => Outcome::Failed(reason_for(&error)),
+    }
+}
+
+/// A file to hash: its size (the sort key), its index, and its outcome slot.
+type Job<'a> = (u64, u32, &'a mut Outcome);
+
+/// Phase 2: hash every file phase 1 sized, largest first, on `jobs` workers; each
+/// `Outcome::Size` becomes a digest or a failure.
+pub(crate) fn hash_files(
+    root: &RootDir,
+    files: &impl FileNames,
+    algorithm: Algorithm,
+    jobs: usize,
+    outcomes: &mut [Outcome],
+    control: &Control,
+) {
+    let mut order: Vec<Job> = outcomes
+        .iter_mut()
+        .enumerate()
+        .filter_map(|(file, outcome)| match *outcome {
+            Outcome::Size(size) => Some((size, file as u32, outcome)),
+            _ => None,
+        })
+        .collect();
+    if order.is_empty() {
+        return;
+    }
+    // Largest first; equal sizes keep file order.
+    order.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let batch_lens = batch_lens(&order);
+
+    let (job_sender, job_receiver) = bounded::<&mut [Job]>(jobs * 2);
+    thread::scope(|scope| {
+        let workers: Vec<_> = (0..jobs.min(order.len()))
+            .map(|_| {
+                let job_receiver = job_receiver.clone();
+                scope.spawn(move || {
+                    let mut buffer = vec![0u8; READ_BUFFER_LEN];
+                    let mut name = Vec::new();
+                    for batch in job_receiver {
+                        for (_, file, slot) in batch.iter_mut() {
+                            if control.is_cancelled() {
+                                return;
+                            }
+                            let name = files.c_name(*file, &mut name);
+                            **slot = match hash_file(root, name, algorithm, &mut buffer, control) {
+                                Ok(digest) => Outcome::Digest(digest),
+                                Err(reason) => Outcome::Failed(reason),
+                            };
+                            control.files_done.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                })
+            })
+            .collect();
+        // Only the workers may hold receivers: if they all stop early (cancel), a send
+        // then fails instead of blocking forever.
+        drop(job_receiver);
+        let mut rest: &mut [Job] = &mut order;
+        for len in batch_lens {
+            let (batch, tail) = std::mem::take(&mut rest).split_at_mut(len);
+            rest = tail;
+            if control.is_cancelled() || job_sender.send(batch).is_err() {
+                break;
+            }
+        }
+        // Closing the job channel lets the workers leave their loop once it is empty.
+        drop(job_sender);
+        for worker in workers {
+            worker.join().expect("hashing worker panicked");
+        }
+    });
+}
+
+/// Cuts the largest-first `order` into batches, the units sent to workers: a channel
+/// operation per small file would cost more than hashing it, so small files travel in
+/// groups of up to `BATCH_FILES` files or `BATCH_BYTES` bytes; a large file goes alone.
+fn batch_lens(order: &[Job]) -> Vec<usize> {
+    let mut lens = Vec::new();
+    let mut len = 0;
+    let mut bytes = 0u64;
+    for &(size, _, _) in order {
+        len += 1;
+        bytes += size;
+        if len >= BATCH_FILES || bytes >= BATCH_BYTES {
+            lens.push(len);
+            len = 0;
+            bytes = 0;
+        }
+    }
+    if len > 0 {
+        lens.push(len);
+    }
+    lens
+}
+
+/// The digest of the file `name` under the root.
+///
+/// Opened with `O_NONBLOCK` (a FIFO opens at once), then checked on the open
+/// descriptor, not on the name, which could have been swapped for a FIFO or a device
+/// since it was sized. Whatever is read now is hashed; a file removed in between fails
+/// as missing.
+fn hash_file(
+    root: &RootDir,
+    name: &CStr,
+    algorithm: Algorithm,
+    buffer: &mut [u8],
+    control: &Control,
+) -> Result<Digest, Reason> {
+    let file = root.open_file(name).map_err(|error| reason_for(&error))?;
+    let metadata = file.metadata().map_err(|error| reason_for(&error))?;
+    if !metadata.is_file() {
+        return Err(Reason::NotRegularFile);
+    }
+    hash_contents(file, metadata.len(), algorithm, buffer, control)
+        .map_err(|error| reason_for(&error))
+}
+
+/// Reads `file` to its end through `buffer`, hashing as it goes.
+///
+/// `len` is the size `fstat` gave for the open file. A read that comes back short of
+/// the buffer exactly at that size has met the end of the file, so the extra `read`
+/// that would only return 0 is skipped: one system call less per small file, where
+/// system calls are most of the cost. A file that grew is still read to its new end.
+fn hash_contents(
+    mut file: File,
+    len: u64,
+    algorithm: Algorithm,
+    buffer: &mut [u8],
+    control: &Control,
+) -> io::Result<Digest> {
+    let mut hasher = algorithm.hasher();
+    let mut total = 0u64;
+    loop {
+        if control.is_cancelled() {
+            return Err(io::Error::new(io::ErrorKind::Interrupted, "cancelled"));
+        }
+        let read = match file.read(buffer) {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        hasher.update(&buffer[..read]);
+        control.bytes_done.fetch_add(read as u64, Ordering::Relaxed);
+        total += read as u64;
+        if read < buffer.len() && total == len {
+            break;
+        }
+    }
+    Ok(hasher.finalize())
+}
+
+/// The failure reason for an I/O error on a listed file.
+pub(crate) fn reason_for(error: &io::Error) -> Reason {
+    match error.raw_os_error() {
+        Some(libc::ENOENT) => Reason::NoSuchFile,
+        _ => Reason::ReadError(os_reason(error)),
+    }
+}

@@ -1,0 +1,268 @@
+//! Writing manifests, and SHA-256 / SHA-512: round trips with GNU `sha1sum`,
+//! `sha256sum` and `sha512sum` in both directions, on awkward names; what is listed
+//! and what is skipped; atomic writes.
+
+mod common;
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use checksig::{check, create, create_with, Algorithm, Control, CreateOptions, Error, Options};
+use common::{gnu_sha1sum, TempDir};
+
+/// Names GNU escapes or that break naive parsers, and one non-UTF-8.
+const NAMES: &[&[u8]] = &[
+    b"plain.log",
+    b"with space",
+    b"trailing ",
+    b" leading",
+    b"back\\slash",
+    b"new\nline",
+    b"carriage\rreturn",
+    b"*star",
+    b"latin1-\xe9",
+    b"sub dir/nested",
+    b"sub dir/deeper/file",
+];
+
+fn tree(tag: &str) -> TempDir {
+    let dir = TempDir::new(tag);
+    for (i, name) in NAMES.iter().enumerate() {
+        dir.write(name, format!("contents {i}\n").as_bytes());
+    }
+    dir
+}
+
+fn gnu_tool(algorithm: Algorithm) -> String {
+    format!("{}sum", algorithm.name())
+}
+
+/// Whether GNU `<algorithm>sum -c --strict <manifest>`, run in `root`, passes.
+fn gnu_accepts(root: &Path, algorithm: Algorithm, manifest: &Path) -> bool {
+    Command::new(gnu_tool(algorithm))
+        .args(["-c", "--strict", "--quiet"])
+        .arg(manifest)
+        .current_dir(root)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+        .success()
+}
+
+#[test]
+fn gnu_accepts_what_we_write() {
+    for algorithm in Algorithm::ALL {
+        let dir = tree("create-gnu");
+        let options = CreateOptions {
+            algorithm,
+            ..CreateOptions::default()
+        };
+        let created = create(dir.path(), &options).unwrap();
+        assert_eq!(
+            created.manifest,
+            dir.path().join(algorithm.default_manifest())
+        );
+        assert_eq!(created.files, NAMES.len() as u64);
+        assert!(
+            gnu_accepts(dir.path(), algorithm, &created.manifest),
+            "{algorithm}"
+        );
+
+        // Byte for byte what GNU writes for the same sorted names.
+        let mut sorted: Vec<&[u8]> = NAMES.to_vec();
+        sorted.sort();
+        let gnu = Command::new(gnu_tool(algorithm))
+            .args(sorted.iter().map(|n| OsStr::from_bytes(n)))
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+            .stdout;
+        assert_eq!(
+            std::fs::read(&created.manifest).unwrap(),
+            gnu,
+            "{algorithm}"
+        );
+
+        // And we pass it too, the algorithm found from the manifest's name.
+        let report = check(
+            dir.path(),
+            &Options {
+                algorithm: Some(algorithm),
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        assert!(report.is_ok());
+        assert_eq!(report.matched, NAMES.len() as u64);
+    }
+}
+
+#[test]
+fn we_accept_what_gnu_writes() {
+    for algorithm in Algorithm::ALL {
+        for format in [&[][..], &["-b"][..], &["--tag"][..]] {
+            let dir = tree("gnu-writes");
+            let listing = Command::new(gnu_tool(algorithm))
+                .args(format)
+                .args(NAMES.iter().map(|n| OsStr::from_bytes(n)))
+                .current_dir(dir.path())
+                .output()
+                .unwrap()
+                .stdout;
+            // Under the algorithm's usual name, under a neutral name (the first line
+            // tells), and forced.
+            dir.write(algorithm.default_manifest().as_bytes(), &listing);
+            dir.write(b"CHECKSUMS", &listing);
+            let cases = [
+                Options {
+                    algorithm: Some(algorithm),
+                    ..Options::default()
+                },
+                Options {
+                    manifest: Some(PathBuf::from("CHECKSUMS")),
+                    ..Options::default()
+                },
+                Options {
+                    manifest: Some(PathBuf::from("CHECKSUMS")),
+                    algorithm: Some(algorithm),
+                    ..Options::default()
+                },
+            ];
+            for options in cases {
+                let report = check(dir.path(), &options).unwrap();
+                assert!(report.is_ok(), "{algorithm} {format:?} {options:?}");
+                assert_eq!(report.matched, NAMES.len() as u64);
+            }
+            // A changed file fails under every algorithm.
+            dir.write(b"new\nline", b"changed");
+            let report = check(
+                dir.path(),
+                &Options {
+                    algorithm: Some(algorithm),
+                    ..Options::default()
+                },
+            )
+            .unwrap();
+            assert_eq!(report.failures.len(), 1, "{algorithm} {format:?}");
+            assert_eq!(
+                report.failures[0].expected.as_bytes().len(),
+                algorithm.digest_len()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_manifest_of_another_algorithm_is_refused_with_its_line() {
+    let dir = tree("wrong-algorithm");
+    let listing = gnu_sha1sum(dir.path(), &[], &[b"plain.log"]);
+    dir.write(b"sha256sum.txt", &listing);
+    let error = check(
+        dir.path(),
+        &Options {
+            algorithm: Some(Algorithm::Sha256),
+            ..Options::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "\"{}/sha256sum.txt\" - line 1: the checksum is not 64 hex digits",
+            dir.display()
+        )
+    );
+}
+
+#[test]
+fn what_is_listed_and_what_is_skipped() {
+    let dir = TempDir::new("listing");
+    dir.write(b"b.txt", b"b");
+    dir.write(b"a.txt", b"a");
+    dir.write(b"dir/c.txt", b"c");
+    dir.write(b"outside/target.txt", b"t");
+    symlink("a.txt", dir.join(b"link-to-file")).unwrap();
+    symlink("dir", dir.join(b"link-to-dir")).unwrap();
+    symlink("nowhere", dir.join(b"dangling")).unwrap();
+    let status = Command::new("mkfifo")
+        .arg(dir.join(b"pipe"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    dir.write(b"sha1sum.txt", b"an old manifest, replaced\n");
+
+    let created = create(dir.path(), &CreateOptions::default()).unwrap();
+    let written = std::fs::read_to_string(&created.manifest).unwrap();
+    let names: Vec<&str> = written.lines().map(|l| &l[42..]).collect();
+    assert_eq!(
+        names,
+        [
+            "a.txt",
+            "b.txt",
+            "dir/c.txt",
+            "link-to-file",
+            "outside/target.txt"
+        ]
+    );
+    let skipped: Vec<String> = created
+        .skipped
+        .iter()
+        .map(|n| String::from_utf8_lossy(n).into_owned())
+        .collect();
+    assert_eq!(skipped, ["dangling", "link-to-dir", "pipe"]);
+    assert!(check(dir.path(), &Options::default()).unwrap().is_ok());
+
+    // No temporary file is left beside it.
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn a_cancelled_create_writes_nothing() {
+    let dir = tree("cancelled");
+    let control = Control::default();
+    control.cancel();
+    let result = create_with(dir.path(), &CreateOptions::default(), &control);
+    assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
+    let entries: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().contains("sha1sum"))
+        .collect();
+    assert!(entries.is_empty(), "{entries:?}");
+}
+
+#[test]
+fn a_manifest_elsewhere_and_a_missing_root() {
+    let dir = tree("elsewhere");
+    let out = TempDir::new("elsewhere-out");
+    let options = CreateOptions {
+        algorithm: Algorithm::Sha512,
+        manifest: Some(out.join(b"release.sha512")),
+        ..CreateOptions::default()
+    };
+    let created = create(dir.path(), &options).unwrap();
+    assert_eq!(created.files, NAMES.len() as u64);
+    let report = check(
+        dir.path(),
+        &Options {
+            manifest: Some(created.manifest.clone()),
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    assert!(report.is_ok());
+
+    let error = create(&dir.join(b"missing"), &CreateOptions::default()).unwrap_err();
+    assert!(error
+        .to_string()
+        .ends_with("cannot open root directory: No such file or directory"));
+}
