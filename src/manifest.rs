@@ -23,7 +23,7 @@
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read};
 
-use crate::algorithm::{Algorithm, Digest};
+use crate::algorithm::{Algorithm, Digest, MAX_DIGEST_LEN};
 
 /// The longest manifest line accepted, in bytes. A name is at most `PATH_MAX` (4096)
 /// bytes, twice that escaped; anything far longer is garbage, and reading it line by
@@ -62,7 +62,7 @@ impl Manifest {
 pub struct ChecksumLine {
     pub name: Vec<u8>,
     pub algorithm: Algorithm,
-    pub digest: Vec<u8>,
+    pub digest: Digest,
 }
 
 /// Why a line is not a checksum line. Short, uniform phrases: they end up in messages.
@@ -180,7 +180,7 @@ pub fn read_manifest<R: Read>(
         match parse_line(&line, algorithm) {
             Ok(Some(parsed)) => {
                 algorithm = Some(parsed.algorithm);
-                digests.extend_from_slice(&parsed.digest);
+                digests.extend_from_slice(parsed.digest.as_bytes());
                 entries.push(Entry {
                     name: parsed.name.into_boxed_slice(),
                     line: number,
@@ -361,12 +361,15 @@ fn unescape_name(raw: &[u8]) -> Result<Vec<u8>, LineError> {
     Ok(name)
 }
 
-fn decode_digest(hex_digest: &[u8], algorithm: Algorithm) -> Result<Vec<u8>, LineError> {
+fn decode_digest(hex_digest: &[u8], algorithm: Algorithm) -> Result<Digest, LineError> {
     let bad = LineError::BadDigest(Some(algorithm));
-    if hex_digest.len() != 2 * algorithm.digest_len() {
+    let mut bytes = [0u8; MAX_DIGEST_LEN];
+    let len = algorithm.digest_len();
+    if hex_digest.len() != 2 * len {
         return Err(bad);
     }
-    hex::decode(hex_digest).map_err(|_| bad)
+    hex::decode_to_slice(hex_digest, &mut bytes[..len]).map_err(|_| bad)?;
+    Ok(Digest::new(&bytes[..len]))
 }
 
 #[cfg(test)]
@@ -413,7 +416,7 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{line:?}: {e:?}"))
                 .unwrap_or_else(|| panic!("{line:?} skipped"));
             assert_eq!(parsed.name, *name, "{line:?}");
-            assert_eq!(parsed.digest, digest(), "{line:?}");
+            assert_eq!(parsed.digest.as_bytes(), digest(), "{line:?}");
             assert_eq!(parsed.algorithm, Algorithm::Sha1, "{line:?}");
         }
     }
