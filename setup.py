@@ -73,6 +73,9 @@ setup(
     license="MIT",
     python_requires=">=3.8",
     py_modules=["checksig"],
+    # The CLI's progress bar. The library itself needs nothing beyond the stdlib, and
+    # the CLI runs without tqdm too (no bar then).
+    install_requires=["tqdm>=4.60"],
     rust_extensions=[
         RustExtension(
             # NoBinding: a plain C-ABI cdylib, loaded with ctypes. Installed at the top

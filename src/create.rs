@@ -27,9 +27,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::algorithm::Algorithm;
 use crate::ffi::RootDir;
 use crate::paths::display_join;
-use crate::pool::{hash_files, size_files, FileNames, Outcome};
+use crate::pool::{FileNames, Outcome, Run};
 use crate::report::Error;
-use crate::verify::{job_count, Control};
+use crate::verify::Control;
 
 /// What a caller may choose when creating a manifest.
 #[derive(Debug, Clone)]
@@ -102,22 +102,14 @@ pub fn create_with(
     walk.skipped.sort_unstable();
 
     let files = Names(&walk.files);
-    control
-        .files_total
-        .store(walk.files.len() as u64, Ordering::Relaxed);
-    let jobs = job_count(options.jobs, walk.files.len());
-    let mut outcomes = size_files(&root_dir, &files, jobs, false, control);
-    hash_files(
-        &root_dir,
-        &files,
-        options.algorithm,
-        jobs,
-        &mut outcomes,
+    let run = Run {
+        root: &root_dir,
+        algorithm: options.algorithm,
+        jobs: options.jobs,
+        ignore_missing: false,
         control,
-    );
-    if control.is_cancelled() {
-        return Err(Error::Cancelled);
-    }
+    };
+    let outcomes = run.size_and_hash(&files).ok_or(Error::Cancelled)?;
 
     let mut contents = Vec::new();
     let mut unreadable = Vec::new();

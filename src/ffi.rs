@@ -416,6 +416,29 @@ unsafe fn handle<'a>(check: *const checksig_check) -> Option<&'a checksig_check>
     check.as_ref()
 }
 
+/// Writes what `read` finds in the handle into `*out`. False, writing nothing, when
+/// either pointer is NULL, when `read` finds nothing (a running check, an index out of
+/// range), or when it panics.
+///
+/// # Safety
+/// `check` is NULL or a live handle; `out` is NULL or valid for writes.
+unsafe fn write_out<T>(
+    check: *const checksig_check,
+    out: *mut T,
+    read: impl FnOnce(&checksig_check) -> Option<T>,
+) -> bool {
+    let (Some(check), false) = (handle(check), out.is_null()) else {
+        return false;
+    };
+    match guard(None, || read(check)) {
+        Some(value) => {
+            *out = value;
+            true
+        }
+        None => false,
+    }
+}
+
 impl checksig_check {
     fn start(root: Option<PathBuf>, job: Result<Job, &'static str>) -> checksig_check {
         let shared = Arc::new(Shared {
@@ -662,20 +685,15 @@ pub unsafe extern "C" fn checksig_get_progress(
     check: *const checksig_check,
     out: *mut checksig_progress,
 ) -> bool {
-    let (Some(check), false) = (handle(check), out.is_null()) else {
-        return false;
-    };
-    let progress = guard(None, || Some(check.shared.control.progress()));
-    let Some(progress) = progress else {
-        return false;
-    };
-    *out = checksig_progress {
-        files_done: progress.files_done,
-        files_total: progress.files_total,
-        bytes_done: progress.bytes_done,
-        bytes_total: progress.bytes_total,
-    };
-    true
+    write_out(check, out, |check| {
+        let progress = check.shared.control.progress();
+        Some(checksig_progress {
+            files_done: progress.files_done,
+            files_total: progress.files_total,
+            bytes_done: progress.bytes_done,
+            bytes_total: progress.bytes_total,
+        })
+    })
 }
 
 /// The check's status: `CHECKSIG_RUNNING` until it has finished. A NULL handle is
@@ -722,17 +740,9 @@ pub unsafe extern "C" fn checksig_get_counts(
     check: *const checksig_check,
     out: *mut checksig_counts,
 ) -> bool {
-    let (Some(check), false) = (handle(check), out.is_null()) else {
-        return false;
-    };
-    let counts = guard(None, || check.with_outcome(None, |f| Some(f.counts)));
-    match counts {
-        Some(counts) => {
-            *out = counts;
-            true
-        }
-        None => false,
-    }
+    write_out(check, out, |check| {
+        check.with_outcome(None, |f| Some(f.counts))
+    })
 }
 
 /// The number of failing entries of a finished check; 0 while running or for NULL.
@@ -759,10 +769,7 @@ pub unsafe extern "C" fn checksig_failure_at(
     index: usize,
     out: *mut checksig_failure,
 ) -> bool {
-    let (Some(check), false) = (handle(check), out.is_null()) else {
-        return false;
-    };
-    let failure = guard(None, || {
+    write_out(check, out, |check| {
         check.with_outcome(None, |finished| {
             finished.failures.get(index).map(|view| checksig_failure {
                 path: view.path.as_ptr(),
@@ -774,14 +781,7 @@ pub unsafe extern "C" fn checksig_failure_at(
                 actual_hex: view.actual_hex,
             })
         })
-    });
-    match failure {
-        Some(failure) => {
-            *out = failure;
-            true
-        }
-        None => false,
-    }
+    })
 }
 
 /// The number of matching entries kept (see `options.list_matches`); 0 while running,
@@ -809,10 +809,7 @@ pub unsafe extern "C" fn checksig_match_at(
     index: usize,
     out: *mut checksig_match,
 ) -> bool {
-    let (Some(check), false) = (handle(check), out.is_null()) else {
-        return false;
-    };
-    let found = guard(None, || {
+    write_out(check, out, |check| {
         check.with_outcome(None, |finished| {
             finished
                 .matches
@@ -823,14 +820,7 @@ pub unsafe extern "C" fn checksig_match_at(
                     line: *line,
                 })
         })
-    });
-    match found {
-        Some(found) => {
-            *out = found;
-            true
-        }
-        None => false,
-    }
+    })
 }
 
 /// Releases a handle: cancels the check if it is still running, waits for its thread

@@ -19,6 +19,7 @@
 use std::ffi::CStr;
 use std::fs::File;
 use std::io::{self, Read};
+use std::num::NonZeroUsize;
 use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 use std::thread;
@@ -52,6 +53,45 @@ pub(crate) trait FileNames: Sync {
     fn c_name<'b>(&self, file: u32, buffer: &'b mut Vec<u8>) -> &'b CStr;
 }
 
+/// One run of the pool over a list of files: where, how, and who watches.
+pub(crate) struct Run<'a> {
+    pub root: &'a RootDir,
+    pub algorithm: Algorithm,
+    /// Workers; `None` for one per available core.
+    pub jobs: Option<NonZeroUsize>,
+    /// A missing file is `Outcome::Skipped` rather than a failure.
+    pub ignore_missing: bool,
+    pub control: &'a Control,
+}
+
+impl Run<'_> {
+    /// Sizes, then hashes, every file: each outcome is then a digest, a failure, or
+    /// (missing, when ignored) skipped. `None` when cancelled.
+    pub(crate) fn size_and_hash(&self, files: &impl FileNames) -> Option<Vec<Outcome>> {
+        self.control
+            .files_total
+            .store(files.count() as u64, Ordering::Relaxed);
+        // Never more workers than files, and at least one.
+        let jobs = self
+            .jobs
+            .or_else(|| thread::available_parallelism().ok())
+            .map_or(1, NonZeroUsize::get)
+            .clamp(1, files.count().max(1));
+        let mut outcomes = size_files(self.root, files, jobs, self.ignore_missing, self.control);
+        if !self.control.is_cancelled() {
+            hash_files(
+                self.root,
+                files,
+                self.algorithm,
+                jobs,
+                &mut outcomes,
+                self.control,
+            );
+        }
+        (!self.control.is_cancelled()).then_some(outcomes)
+    }
+}
+
 /// What is known of one file.
 #[derive(Debug, Clone)]
 pub(crate) enum Outcome {
@@ -64,7 +104,7 @@ pub(crate) enum Outcome {
 }
 
 /// Phase 1: `stat` every file, on `jobs` workers taking batches of slots to fill.
-pub(crate) fn size_files(
+fn size_files(
     root: &RootDir,
     files: &impl FileNames,
     jobs: usize,
@@ -128,7 +168,7 @@ type Job<'a> = (u64, u32, &'a mut Outcome);
 
 /// Phase 2: hash every file phase 1 sized, largest first, on `jobs` workers; each
 /// `Outcome::Size` becomes a digest or a failure.
-pub(crate) fn hash_files(
+fn hash_files(
     root: &RootDir,
     files: &impl FileNames,
     algorithm: Algorithm,

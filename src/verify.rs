@@ -16,13 +16,12 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::thread;
 
 use crate::algorithm::Algorithm;
 use crate::ffi::RootDir;
 use crate::manifest::{read_manifest, Entry, Manifest, ManifestError};
 use crate::paths::{display_join, resolve};
-use crate::pool::{hash_files, size_files, FileNames, Outcome};
+use crate::pool::{FileNames, Outcome, Run};
 use crate::report::{Error, Failure, Match, Reason, Report};
 
 /// The manifest looked for when the caller names neither a manifest nor an algorithm.
@@ -138,26 +137,14 @@ pub fn check_with(root: &Path, options: &Options, control: &Control) -> Result<R
         plan: &plan,
         entries: &manifest.entries,
     };
-    control
-        .files_total
-        .store(plan.files.len() as u64, Ordering::Relaxed);
-    let jobs = job_count(options.jobs, plan.files.len());
-
-    let mut outcomes = size_files(&root_dir, &files, jobs, options.ignore_missing, control);
-    if control.is_cancelled() {
-        return Err(Error::Cancelled);
-    }
-    hash_files(
-        &root_dir,
-        &files,
-        manifest.algorithm,
-        jobs,
-        &mut outcomes,
+    let run = Run {
+        root: &root_dir,
+        algorithm: manifest.algorithm,
+        jobs: options.jobs,
+        ignore_missing: options.ignore_missing,
         control,
-    );
-    if control.is_cancelled() {
-        return Err(Error::Cancelled);
-    }
+    };
+    let outcomes = run.size_and_hash(&files).ok_or(Error::Cancelled)?;
 
     let report = plan.report(root_bytes, &manifest, &outcomes, options.list_matches);
     if options.ignore_missing && report.is_ok() && report.matched == 0 {
@@ -166,14 +153,6 @@ pub fn check_with(root: &Path, options: &Options, control: &Control) -> Result<R
         });
     }
     Ok(report)
-}
-
-/// Workers to run: the caller's number, else one per available core; never more than
-/// there are files, and at least one.
-pub(crate) fn job_count(jobs: Option<NonZeroUsize>, files: usize) -> usize {
-    jobs.or_else(|| thread::available_parallelism().ok())
-        .map_or(1, NonZeroUsize::get)
-        .clamp(1, files.max(1))
 }
 
 /// Opens the manifest: like a listed file, never blocking on a FIFO, and only if it is
