@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::algorithm::Algorithm;
 use crate::ffi::RootDir;
-use crate::paths::display_join;
+use crate::paths::{display_join, resolve};
 use crate::pool::{FileNames, Outcome, Run};
 use crate::report::Error;
 use crate::verify::Control;
@@ -89,10 +89,11 @@ pub fn create_with(
             .unwrap_or(Path::new(options.algorithm.default_manifest())),
     );
     // The manifest's own name under the root, when it is written there: not listed.
-    let manifest_name = manifest_path
-        .strip_prefix(root)
-        .ok()
-        .map(|name| name.as_os_str().as_bytes().to_vec());
+    let manifest_name = manifest_path.strip_prefix(root).ok().and_then(|name| {
+        resolve(name.as_os_str().as_bytes())
+            .ok()
+            .map(|clean| clean.into_owned())
+    });
 
     let mut walk = Walk::default();
     walk.visit(root, Vec::new(), control)?;
