@@ -1,14 +1,14 @@
 //! The C test program: compiled with `gcc -Wall -Wextra -Werror` against the committed
 //! header, linked to the cdylib that cargo just built, and run under valgrind (leaks
 //! and memory errors fail it), freeing `verify`'s message once with `checksig_free` and
-//! once with libc `free`.
+//! once with libc `free`, and cancelling a check of a large data set while it runs.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{log_dir, sha1_hex};
+use common::{log_dir, sha1_hex, TempDir};
 
 /// The directory holding `libchecksig.so`: cargo builds it beside the test binaries.
 fn library_dir() -> PathBuf {
@@ -49,7 +49,23 @@ fn c_program_under_valgrind() {
     bad.write(b"app-04.log", b"not what was signed\n");
     assert_ne!(sha1_hex(b"not what was signed\n"), "");
     let expected = format!("\"{}/app-04.log\" - mismatch", bad.display());
-    let build = common::TempDir::new("c-build");
+    // 4 x 64 MiB: hashing it takes far longer (under valgrind, minutes) than the
+    // moment the C program waits before cancelling.
+    let big = TempDir::new("c-big");
+    let mut manifest = String::new();
+    let block: Vec<u8> = (0..1u32 << 20).map(|i| (i * 7 + i / 4096) as u8).collect();
+    for i in 0..4 {
+        let name = format!("big-{i}.bin");
+        let mut contents = Vec::with_capacity(64 << 20);
+        for _ in 0..64 {
+            contents.extend_from_slice(&block);
+        }
+        contents[0] = i as u8;
+        big.write(name.as_bytes(), &contents);
+        manifest.push_str(&format!("{}  {name}\n", sha1_hex(&contents)));
+    }
+    big.manifest(manifest.as_bytes());
+    let build = TempDir::new("c-build");
     let program = compile(build.path());
 
     let valgrind = Command::new("valgrind").arg("--version").output().is_ok();
@@ -76,6 +92,7 @@ fn c_program_under_valgrind() {
             .args([good.path(), bad.path()])
             .arg(&expected)
             .arg(mode)
+            .arg(big.path())
             .output()
             .unwrap();
         assert!(

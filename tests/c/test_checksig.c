@@ -1,13 +1,17 @@
 /* A C user of checksig, compiled with -Wall -Wextra -Werror against include/checksig.h
  * and run under valgrind by tests/c_program.rs.
  *
- * usage: test_checksig GOOD_DIR BAD_DIR EXPECTED_BAD_MESSAGE checksig_free|free
- * The last argument picks how verify()'s message is released: the library's
- * checksig_free, or plain libc free (what Go-era ctypes users call as so.free). */
+ * usage: test_checksig GOOD_DIR BAD_DIR EXPECTED_BAD_MESSAGE checksig_free|free BIG_DIR
+ * The fourth argument picks how verify()'s message is released: the library's
+ * checksig_free, or plain libc free (what Go-era ctypes users call as so.free).
+ * BIG_DIR holds enough data that a check of it is still running when cancelled. */
+
+#define _POSIX_C_SOURCE 200809L /* clock_gettime under -std=c11 */
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "checksig.h"
 
@@ -154,14 +158,49 @@ static void test_create(const char *dir) {
     checksig_free(message);
 }
 
+static double seconds_now(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
+/* Cancels a check of a large data set from this thread while it runs: it must end
+ * promptly as CANCELLED, with progress short of the totals, and leak nothing. */
+static void test_cancel(const char *big) {
+    checksig_check *check = checksig_start(big, NULL);
+    checksig_progress progress;
+    memset(&progress, 0, sizeof progress);
+    /* Wait until hashing has started (bytes_total is known and some bytes are done). */
+    for (int i = 0; i < 2000 && progress.bytes_done == 0; i++) {
+        EXPECT(!checksig_wait(check, 5));
+        EXPECT(checksig_get_progress(check, &progress));
+    }
+    EXPECT(progress.bytes_done > 0 && progress.bytes_total > progress.bytes_done);
+    double cancelled_at = seconds_now();
+    checksig_cancel(check);
+    EXPECT(checksig_wait(check, 5000));
+    double stopped_after = seconds_now() - cancelled_at;
+    if (stopped_after > 0.5) {
+        fprintf(stderr, "cancel took %.3f s\n", stopped_after);
+        failures++;
+    }
+    EXPECT(checksig_get_status(check) == CHECKSIG_CANCELLED);
+    char *message = checksig_get_message(check);
+    EXPECT(message != NULL && strcmp(message, "cancelled") == 0);
+    checksig_free(message);
+    checksig_check_free(check);
+}
+
 int main(int argc, char **argv) {
-    if (argc != 5) {
-        fprintf(stderr, "usage: %s GOOD_DIR BAD_DIR EXPECTED_MESSAGE checksig_free|free\n", argv[0]);
+    if (argc != 6) {
+        fprintf(stderr, "usage: %s GOOD_DIR BAD_DIR EXPECTED_MESSAGE checksig_free|free BIG_DIR\n",
+                argv[0]);
         return 2;
     }
     test_verify(argv[1], argv[2], argv[3], argv[4]);
     test_handle(argv[2]);
     test_create(argv[1]);
+    test_cancel(argv[5]);
     if (failures != 0) {
         fprintf(stderr, "%d check(s) failed\n", failures);
         return 1;
