@@ -1,5 +1,5 @@
-//! checksig: verify a directory against its checksum manifest (`sha1sum.txt`), fast and
-//! safely.
+//! checksig: verify a directory against its checksum manifest (`sha1sum.txt`,
+//! `sha256sum.txt`, `sha512sum.txt`), fast and safely, and write such manifests.
 //!
 //! The Rust API is the library; the C ABI ([`ffi`]) and the Python module wrap it and
 //! add no logic of their own.
