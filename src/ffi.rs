@@ -63,6 +63,26 @@ impl RootDir {
         Ok(RootDir { fd: dir.into() })
     }
 
+    /// A new open file description of the same directory, for one worker: every
+    /// `openat`/`fstatat` through a descriptor shared by threads makes the kernel count
+    /// a reference on its `struct file`, and two cores counting on one slow each other
+    /// down (measured: 7 % of a check of a million empty files). The caller falls back
+    /// to sharing when this fails.
+    pub(crate) fn for_worker(&self) -> io::Result<RootDir> {
+        let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
+        // SAFETY: a valid descriptor and a C string literal; the new descriptor is
+        // owned by nothing else.
+        unsafe {
+            let fd = libc::openat(self.fd.as_raw_fd(), c".".as_ptr(), flags);
+            if fd < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(RootDir {
+                fd: OwnedFd::from_raw_fd(fd),
+            })
+        }
+    }
+
     /// `fstatat(root, name)`, following symlinks.
     pub(crate) fn stat(&self, name: &CStr) -> io::Result<FileStat> {
         // SAFETY: `stat` is a plain C struct that fstatat fully writes on success; the

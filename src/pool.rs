@@ -9,8 +9,8 @@
 //!    progress and the order of phase 2.
 //! 2. **Hash.** Send batches of files, largest first, through a bounded channel.
 //!    Largest first keeps one big file listed last from running alone at the end while
-//!    the other cores idle. Each worker holds one file open at a time and reuses one
-//!    read buffer, and writes each outcome into that file's own slot, so results are
+//!    the other cores idle. Each worker holds one file open at a time (besides its
+//!    own descriptor of the root) and reuses one read buffer, and writes each outcome into that file's own slot, so results are
 //!    tied to the file index whatever thread finished first.
 //!
 //! Workers are joined before either phase returns: no thread outlives a call, so a
@@ -37,8 +37,10 @@ use crate::verify::Control;
 /// of the other core's cache.)
 const READ_BUFFER_LEN: usize = 256 * 1024;
 
-/// Most files and bytes in one batch of work sent to a hashing worker.
-const BATCH_FILES: usize = 64;
+/// Most files and bytes in one batch of work sent to a hashing worker. Large enough
+/// that, on a million tiny files, handing out batches (a channel operation, and a
+/// wake-up of the feeding thread) costs next to nothing: 64 cost 7 % of the run.
+const BATCH_FILES: usize = 1024;
 const BATCH_BYTES: u64 = 1024 * 1024;
 
 /// How many files a worker sizes per grab in phase 1: amortises the shared lock.
@@ -118,6 +120,8 @@ fn size_files(
         let workers: Vec<_> = (0..jobs)
             .map(|_| {
                 scope.spawn(|| {
+                    let own_root = root.for_worker();
+                    let root = own_root.as_ref().unwrap_or(root);
                     let mut name = Vec::new();
                     loop {
                         let next = batches.lock().unwrap_or_else(|e| e.into_inner()).next();
@@ -197,6 +201,8 @@ fn hash_files(
             .map(|_| {
                 let job_receiver = job_receiver.clone();
                 scope.spawn(move || {
+                    let own_root = root.for_worker();
+                    let root = own_root.as_ref().unwrap_or(root);
                     let mut buffer = vec![0u8; READ_BUFFER_LEN];
                     let mut name = Vec::new();
                     for batch in job_receiver {

@@ -206,6 +206,12 @@ impl Plan {
         // is the first), or OUTSIDE. Runs of equal hashes are tiny, almost always one.
         let mut first = vec![OUTSIDE; entries.len()];
         for run in keyed.chunk_by(|a, b| a.0 == b.0) {
+            if let [(_, i)] = run {
+                // The common case, and no name to look at: a hash seen once is a name
+                // seen once.
+                first[*i as usize] = *i;
+                continue;
+            }
             for (position, &(_, i)) in run.iter().enumerate() {
                 let name = resolve(&entries[i as usize].name).ok();
                 let earlier = run[..position]
