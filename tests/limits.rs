@@ -1,6 +1,7 @@
 //! Resource bounds: the check holds at most `jobs` files open, so it passes where the Go
 //! version failed with "too many open files". This test lowers the open-file limit of
-//! its own process, so it lives alone in this test binary.
+//! its own process, so it lives alone in this test binary (which also makes its count of
+//! open descriptors trustworthy).
 
 mod common;
 
@@ -29,9 +30,17 @@ fn twenty_thousand_files_with_an_open_file_limit_of_64() {
     // SAFETY: setrlimit with a valid struct; only this process (this test binary) is affected.
     let status = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
     assert_eq!(status, 0, "setrlimit failed");
+    let open_before = open_descriptors();
     let message = c_verify(dir.path());
     assert_eq!(
         message,
         Some(format!("\"{}/d07/f00007.txt\" - mismatch", dir.display()))
     );
+    // Every descriptor the check opened (files, the root, the workers' roots) is closed.
+    assert_eq!(open_descriptors(), open_before);
+}
+
+/// The number of descriptors this process has open.
+fn open_descriptors() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
 }
