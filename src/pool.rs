@@ -21,22 +21,31 @@ use std::ffi::CStr;
 use std::fs::File;
 use std::io::{self, Read};
 use std::num::NonZeroUsize;
-use std::sync::atomic::Ordering;
+use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::thread;
 
-use crossbeam_channel::bounded;
+use crossbeam_channel::{bounded, Receiver, Sender};
 
-use crate::algorithm::{Algorithm, Digest};
+use crate::algorithm::{Algorithm, Digest, Hasher};
 use crate::ffi::RootDir;
 use crate::report::{os_reason, Reason};
 use crate::verify::Control;
 
 /// Size of each worker's read buffer: large enough that per-read overhead vanishes on
-/// big files, small enough to stay in L2 while it is hashed. (Measured: reading ahead
-/// on a second thread was slower here, as the hashing core then reads every chunk out
-/// of the other core's cache.)
+/// big files, small enough to stay in L2 while it is hashed.
 const READ_BUFFER_LEN: usize = 256 * 1024;
+
+/// Files at least this large are hashed by two threads taking turns when a core would
+/// otherwise idle (see [`hash_alternating`]); below it, starting a thread costs more
+/// than the overlap gains.
+const ALTERNATE_MIN_LEN: u64 = 32 * 1024 * 1024;
+
+/// The chunk each of the two threads reads and hashes per turn: large enough that
+/// handing the hash state over is rare, small enough to stay in the core's cache
+/// (measured on 1 GiB: 2 and 4 MiB 0.53-0.54 s, 1 MiB 0.57 s, 16 MiB 0.81 s).
+const ALTERNATE_CHUNK_LEN: usize = 4 * 1024 * 1024;
 
 /// Most files and bytes in one batch of work sent to a hashing worker. Large enough
 /// that, on a million tiny files, handing out batches (a channel operation, and a
@@ -72,27 +81,57 @@ impl Run<'_> {
     /// Sizes, then hashes, every file: each outcome is then a digest, a failure, or
     /// (missing, when ignored) skipped. `None` when cancelled.
     pub(crate) fn size_and_hash(&self, files: &impl FileNames) -> Option<Vec<Outcome>> {
+        let cores = thread::available_parallelism().map_or(1, NonZeroUsize::get);
         self.control
             .files_total
             .store(files.count() as u64, Ordering::Relaxed);
         // Never more workers than files, and at least one.
         let jobs = self
             .jobs
-            .or_else(|| thread::available_parallelism().ok())
-            .map_or(1, NonZeroUsize::get)
+            .map_or(cores, NonZeroUsize::get)
             .clamp(1, files.count().max(1));
+        // Cores left idle by too few files are lent to the largest ones; not when the
+        // caller chose `jobs` (1 is for a spinning disk, which wants one reader).
+        let spare_cores = match self.jobs {
+            None => cores.saturating_sub(jobs),
+            Some(_) => 0,
+        };
         let mut outcomes = size_files(self.root, files, jobs, self.ignore_missing, self.control);
         if !self.control.is_cancelled() {
+            let workers = Workers {
+                jobs,
+                spare_cores: AtomicUsize::new(spare_cores),
+            };
             hash_files(
                 self.root,
                 files,
                 self.algorithm,
-                jobs,
+                &workers,
                 &mut outcomes,
                 self.control,
             );
         }
         (!self.control.is_cancelled()).then_some(outcomes)
+    }
+}
+
+/// The hashing workers, and the spare cores they may borrow for large files.
+struct Workers {
+    jobs: usize,
+    /// Cores no worker uses, each lendable to one large file at a time.
+    spare_cores: AtomicUsize,
+}
+
+impl Workers {
+    /// Takes a spare core if one is free.
+    fn borrow_core(&self) -> bool {
+        self.spare_cores
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+            .is_ok()
+    }
+
+    fn return_core(&self) {
+        self.spare_cores.fetch_add(1, Ordering::AcqRel);
     }
 }
 
@@ -178,10 +217,11 @@ fn hash_files(
     root: &RootDir,
     files: &impl FileNames,
     algorithm: Algorithm,
-    jobs: usize,
+    workers: &Workers,
     outcomes: &mut [Outcome],
     control: &Control,
 ) {
+    let jobs = workers.jobs;
     let mut order: Vec<Job> = outcomes
         .iter_mut()
         .enumerate()
@@ -213,7 +253,9 @@ fn hash_files(
                                 return;
                             }
                             let name = files.c_name(*file, &mut name);
-                            **slot = match hash_file(root, name, algorithm, &mut buffer, control) {
+                            let hashed =
+                                hash_file(root, name, algorithm, &mut buffer, workers, control);
+                            **slot = match hashed {
                                 Ok(digest) => Outcome::Digest(digest),
                                 Err(reason) => Outcome::Failed(reason),
                             };
@@ -275,6 +317,7 @@ fn hash_file(
     name: &CStr,
     algorithm: Algorithm,
     buffer: &mut [u8],
+    workers: &Workers,
     control: &Control,
 ) -> Result<Digest, Reason> {
     let file = root.open_file(name).map_err(|error| reason_for(&error))?;
@@ -282,8 +325,99 @@ fn hash_file(
     if !metadata.is_file() {
         return Err(Reason::NotRegularFile);
     }
-    hash_contents(file, metadata.len(), algorithm, buffer, control)
-        .map_err(|error| reason_for(&error))
+    let hashed = if metadata.len() >= ALTERNATE_MIN_LEN && workers.borrow_core() {
+        let hashed = hash_alternating(&file, algorithm, control);
+        workers.return_core();
+        hashed
+    } else {
+        hash_contents(file, metadata.len(), algorithm, buffer, control)
+    };
+    hashed.map_err(|error| reason_for(&error))
+}
+
+/// Hashes a large file on two threads taking turns, for when a core would otherwise
+/// idle (one large file left, or fewer files than cores).
+///
+/// SHA of one file is sequential, but reading it is not: while one thread hashes its
+/// chunk, the other reads the next one into its own buffer; then the hash state (a few
+/// hundred bytes) is handed over, never the data, which stays in the cache of the core
+/// that read it. Measured on 1 GiB in the page cache: 0.53 s, against 0.61 s reading
+/// and hashing on one thread, and 0.61-0.91 s for a reader thread feeding a hashing
+/// thread (the hashing core then reads every chunk out of the other core's cache).
+fn hash_alternating(file: &File, algorithm: Algorithm, control: &Control) -> io::Result<Digest> {
+    let (to_helper, helper_turns) = bounded::<Hasher>(1);
+    let (to_worker, worker_turns) = bounded::<Hasher>(1);
+    to_worker
+        .send(algorithm.hasher())
+        .expect("the receiver is alive");
+    thread::scope(|scope| {
+        let helper = scope.spawn(move || take_turns(file, 1, &helper_turns, &to_worker, control));
+        let mine = take_turns(file, 0, &worker_turns, &to_helper, control);
+        // Whichever side stops first drops its sender, which stops the other.
+        drop(to_helper);
+        drop(worker_turns);
+        let theirs = helper.join().expect("hashing helper panicked");
+        match (mine, theirs) {
+            (Err(error), _) | (_, Err(error)) => Err(error),
+            (Ok(Some(digest)), _) | (_, Ok(Some(digest))) => Ok(digest),
+            (Ok(None), Ok(None)) => unreachable!("one side hashes the last chunk"),
+        }
+    })
+}
+
+/// One side of [`hash_alternating`]: reads chunks `first`, `first + 2`, ... and hashes
+/// each with the state received from the other side. `Ok(None)` when the other side
+/// finished (or failed) first; the side that reads a short chunk (the end of the file)
+/// returns the digest. Errors are reported by the side holding the state, so in file
+/// order.
+fn take_turns(
+    file: &File,
+    first: u64,
+    turns: &Receiver<Hasher>,
+    next: &Sender<Hasher>,
+    control: &Control,
+) -> io::Result<Option<Digest>> {
+    let mut buffer = vec![0u8; ALTERNATE_CHUNK_LEN];
+    let mut offset = first * ALTERNATE_CHUNK_LEN as u64;
+    loop {
+        let filled = read_chunk(file, &mut buffer, offset);
+        let Ok(mut hasher) = turns.recv() else {
+            return Ok(None);
+        };
+        if control.is_cancelled() {
+            return Err(cancelled());
+        }
+        let filled = filled?;
+        hasher.update(&buffer[..filled]);
+        control
+            .bytes_done
+            .fetch_add(filled as u64, Ordering::Relaxed);
+        if filled < buffer.len() {
+            return Ok(Some(hasher.finalize()));
+        }
+        if next.send(hasher).is_err() {
+            return Ok(None);
+        }
+        offset += 2 * ALTERNATE_CHUNK_LEN as u64;
+    }
+}
+
+/// Fills `buffer` from `offset`, short only at the end of the file.
+fn read_chunk(file: &File, buffer: &mut [u8], offset: u64) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match file.read_at(&mut buffer[filled..], offset + filled as u64) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(filled)
+}
+
+fn cancelled() -> io::Error {
+    io::Error::new(io::ErrorKind::Interrupted, "cancelled")
 }
 
 /// Reads `file` to its end through `buffer`, hashing as it goes.
@@ -303,7 +437,7 @@ fn hash_contents(
     let mut total = 0u64;
     loop {
         if control.is_cancelled() {
-            return Err(io::Error::new(io::ErrorKind::Interrupted, "cancelled"));
+            return Err(cancelled());
         }
         let read = match file.read(buffer) {
             Ok(0) => break,
@@ -326,5 +460,55 @@ pub(crate) fn reason_for(error: &io::Error) -> Reason {
     match error.raw_os_error() {
         Some(libc::ENOENT) => Reason::NoSuchFile,
         _ => Reason::ReadError(os_reason(error)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file of `len` bytes of varied content in the temp directory, removed on drop.
+    struct TempFile(std::path::PathBuf);
+
+    impl TempFile {
+        fn new(len: usize) -> (TempFile, Vec<u8>) {
+            let contents: Vec<u8> = (0..len).map(|i| (i * 31 + i / 997) as u8).collect();
+            let path =
+                std::env::temp_dir().join(format!("checksig-pool-{}-{len}", std::process::id()));
+            std::fs::write(&path, &contents).unwrap();
+            (TempFile(path), contents)
+        }
+    }
+
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    #[test]
+    fn alternating_threads_hash_like_one_thread() {
+        let chunk = ALTERNATE_CHUNK_LEN;
+        for len in [0, 1, chunk - 1, chunk, chunk + 1, 2 * chunk, 3 * chunk + 5] {
+            let (file, contents) = TempFile::new(len);
+            let opened = File::open(&file.0).unwrap();
+            for algorithm in Algorithm::ALL {
+                let control = Control::default();
+                let digest = hash_alternating(&opened, algorithm, &control).unwrap();
+                let mut expected = algorithm.hasher();
+                expected.update(&contents);
+                assert_eq!(digest, expected.finalize(), "{algorithm} {len}");
+                assert_eq!(control.progress().bytes_done, len as u64);
+            }
+        }
+    }
+
+    #[test]
+    fn alternating_threads_stop_when_cancelled() {
+        let (file, _) = TempFile::new(3 * ALTERNATE_CHUNK_LEN);
+        let control = Control::default();
+        control.cancel();
+        let result = hash_alternating(&File::open(&file.0).unwrap(), Algorithm::Sha1, &control);
+        assert_eq!(result.unwrap_err().kind(), io::ErrorKind::Interrupted);
     }
 }
