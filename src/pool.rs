@@ -25,8 +25,9 @@ use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::thread;
+use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, Receiver, Sender};
+use crossbeam_channel::{bounded, Receiver, Sender, TryRecvError};
 
 use crate::algorithm::{Algorithm, Digest, Hasher};
 use crate::ffi::RootDir;
@@ -46,6 +47,10 @@ const ALTERNATE_MIN_LEN: u64 = 32 * 1024 * 1024;
 /// handing the hash state over is rare, small enough to stay in the core's cache
 /// (measured on 1 GiB: 2 and 4 MiB 0.53-0.54 s, 1 MiB 0.57 s, 16 MiB 0.81 s).
 const ALTERNATE_CHUNK_LEN: usize = 4 * 1024 * 1024;
+
+/// How long a side of [`hash_alternating`] spins for its turn before sleeping: longer
+/// than hashing one chunk takes.
+const TURN_SPIN: Duration = Duration::from_millis(20);
 
 /// Most files and bytes in one batch of work sent to a hashing worker. Large enough
 /// that, on a million tiny files, handing out batches (a channel operation, and a
@@ -381,7 +386,7 @@ fn take_turns(
     let mut offset = first * ALTERNATE_CHUNK_LEN as u64;
     loop {
         let filled = read_chunk(file, &mut buffer, offset);
-        let Ok(mut hasher) = turns.recv() else {
+        let Some(mut hasher) = wait_for_turn(turns) else {
             return Ok(None);
         };
         if control.is_cancelled() {
@@ -399,6 +404,24 @@ fn take_turns(
             return Ok(None);
         }
         offset += 2 * ALTERNATE_CHUNK_LEN as u64;
+    }
+}
+
+/// The hash state from the other side, or `None` once it has stopped.
+///
+/// Spins before sleeping: the other side hands over within the time it takes to hash
+/// a chunk (a few milliseconds), this side runs on a core that would otherwise idle,
+/// and waking a sleeping thread takes tens of microseconds on the critical path, once
+/// per chunk (measured: 1 GiB in 0.54-0.56 s sleeping at once, 0.51-0.53 s spinning first).
+fn wait_for_turn(turns: &Receiver<Hasher>) -> Option<Hasher> {
+    let spin_until = Instant::now() + TURN_SPIN;
+    loop {
+        match turns.try_recv() {
+            Ok(hasher) => return Some(hasher),
+            Err(TryRecvError::Disconnected) => return None,
+            Err(TryRecvError::Empty) if Instant::now() < spin_until => std::hint::spin_loop(),
+            Err(TryRecvError::Empty) => return turns.recv().ok(),
+        }
     }
 }
 
