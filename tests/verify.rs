@@ -403,26 +403,30 @@ fn progress_is_monotonic_and_ends_at_the_totals() {
 
 #[test]
 fn cancel_from_another_thread_stops_promptly() {
-    // 4 × 96 MiB: far longer to hash than the time allowed after cancelling.
-    let dir = big_dir("cancel", 4, 96 << 20);
-    let control = Arc::new(Control::default());
-    let canceller = {
-        let control = Arc::clone(&control);
-        thread::spawn(move || {
-            while control.progress().bytes_done == 0 {
-                thread::sleep(Duration::from_millis(1));
-            }
-            control.cancel();
-            Instant::now()
-        })
-    };
-    let result = check_with(dir.path(), &Options::default(), &control);
-    let returned = Instant::now();
-    let cancelled_at = canceller.join().unwrap();
-    assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
-    let delay = returned - cancelled_at;
-    assert!(delay < Duration::from_millis(500), "took {delay:?} to stop");
-    assert!(control.progress().bytes_done < 4 * (96 << 20));
+    // Far longer to hash than the time allowed after cancelling: several files (one
+    // worker each), and one large file (hashed by two threads taking turns when a
+    // core is spare).
+    for (count, size) in [(4, 96 << 20), (1, 256 << 20)] {
+        let dir = big_dir("cancel", count, size);
+        let control = Arc::new(Control::default());
+        let canceller = {
+            let control = Arc::clone(&control);
+            thread::spawn(move || {
+                while control.progress().bytes_done == 0 {
+                    thread::sleep(Duration::from_millis(1));
+                }
+                control.cancel();
+                Instant::now()
+            })
+        };
+        let result = check_with(dir.path(), &Options::default(), &control);
+        let returned = Instant::now();
+        let cancelled_at = canceller.join().unwrap();
+        assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
+        let delay = returned - cancelled_at;
+        assert!(delay < Duration::from_millis(500), "took {delay:?} to stop");
+        assert!(control.progress().bytes_done < (count * size) as u64);
+    }
 }
 
 #[test]
@@ -505,4 +509,28 @@ fn matches_are_listed_in_manifest_order_only_when_asked() {
         .collect();
     assert_eq!(got, expected);
     assert_eq!(report.failures.len(), 1);
+}
+
+#[test]
+fn a_large_file_alone_matches_gnu_sha1sum() {
+    // One file above the size where a spare core helps hash it (two threads taking
+    // turns), not a whole number of their chunks; the manifest is GNU's.
+    let dir = TempDir::new("large-alone");
+    let contents: Vec<u8> = (0..(40usize << 20) + 3).map(|i| (i % 251) as u8).collect();
+    dir.write(b"large.bin", &contents);
+    dir.manifest(&gnu_sha1sum(dir.path(), &[], &[b"large.bin"]));
+    let report = check(dir.path(), &Options::default()).unwrap();
+    assert!(report.is_ok());
+
+    let mut changed = contents;
+    let last = changed.len() - 1;
+    changed[last] ^= 1;
+    dir.write(b"large.bin", &changed);
+    let report = check(dir.path(), &Options::default()).unwrap();
+    assert_eq!(report.failures.len(), 1);
+    assert_eq!(report.failures[0].reason, Reason::Mismatch);
+    assert_eq!(
+        report.failures[0].actual.map(|d| d.to_hex()),
+        Some(sha1_hex(&changed))
+    );
 }
