@@ -160,17 +160,6 @@ pub enum checksig_algorithm {
     CHECKSIG_ALGORITHM_SHA512 = 3,
 }
 
-impl checksig_algorithm {
-    fn to_rust(self) -> Option<Algorithm> {
-        match self {
-            checksig_algorithm::CHECKSIG_ALGORITHM_AUTO => None,
-            checksig_algorithm::CHECKSIG_ALGORITHM_SHA1 => Some(Algorithm::Sha1),
-            checksig_algorithm::CHECKSIG_ALGORITHM_SHA256 => Some(Algorithm::Sha256),
-            checksig_algorithm::CHECKSIG_ALGORITHM_SHA512 => Some(Algorithm::Sha512),
-        }
-    }
-}
-
 /// Options for `checksig_start` and `checksig_create_start`. Zeroed means the defaults.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
@@ -640,15 +629,18 @@ pub unsafe extern "C" fn checksig_create_start(
 /// # Safety
 /// As `checksig_start`.
 unsafe fn options_from_c(given: &checksig_options) -> Result<Options, &'static str> {
+    // A `u32` in the struct, not the enum: a C caller may pass any number, and an
+    // out-of-range enum would be undefined behaviour on the Rust side.
+    use checksig_algorithm::*;
     let algorithm = match given.algorithm {
-        0 => checksig_algorithm::CHECKSIG_ALGORITHM_AUTO,
-        1 => checksig_algorithm::CHECKSIG_ALGORITHM_SHA1,
-        2 => checksig_algorithm::CHECKSIG_ALGORITHM_SHA256,
-        3 => checksig_algorithm::CHECKSIG_ALGORITHM_SHA512,
+        n if n == CHECKSIG_ALGORITHM_AUTO as u32 => None,
+        n if n == CHECKSIG_ALGORITHM_SHA1 as u32 => Some(Algorithm::Sha1),
+        n if n == CHECKSIG_ALGORITHM_SHA256 as u32 => Some(Algorithm::Sha256),
+        n if n == CHECKSIG_ALGORITHM_SHA512 as u32 => Some(Algorithm::Sha512),
         _ => return Err("unknown algorithm"),
     };
     let mut options = Options {
-        algorithm: algorithm.to_rust(),
+        algorithm,
         jobs: NonZeroUsize::new(given.jobs),
         ignore_missing: given.ignore_missing,
         list_matches: given.list_matches,
