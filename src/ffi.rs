@@ -569,13 +569,29 @@ pub unsafe extern "C" fn checksig_start(
     root_dir: *const c_char,
     options: *const checksig_options,
 ) -> *mut checksig_check {
-    let started = guard(None, || {
-        let root = argument_bytes(root_dir).map(|bytes| PathBuf::from(OsStr::from_bytes(bytes)));
-        let job = match options.as_ref() {
+    start_handle(root_dir, options, |options| {
+        let options = match options {
             None => Ok(Options::default()),
             Some(given) => options_from_c(given),
         };
-        Some(checksig_check::start(root, job.map(Job::Check)))
+        options.map(Job::Check)
+    })
+}
+
+/// What `checksig_start` and `checksig_create_start` share: the root and options read
+/// from C, the job started on its thread, and a handle returned whatever happens
+/// (a panic gives a handle whose check failed).
+///
+/// # Safety
+/// As `checksig_start`.
+unsafe fn start_handle(
+    root_dir: *const c_char,
+    options: *const checksig_options,
+    job: impl FnOnce(Option<&checksig_options>) -> Result<Job, &'static str>,
+) -> *mut checksig_check {
+    let started = guard(None, || {
+        let root = argument_bytes(root_dir).map(|bytes| PathBuf::from(OsStr::from_bytes(bytes)));
+        Some(checksig_check::start(root, job(options.as_ref())))
     });
     Box::into_raw(Box::new(started.unwrap_or_else(panicked_handle)))
 }
@@ -611,9 +627,8 @@ pub unsafe extern "C" fn checksig_create_start(
     root_dir: *const c_char,
     options: *const checksig_options,
 ) -> *mut checksig_check {
-    let started = guard(None, || {
-        let root = argument_bytes(root_dir).map(|bytes| PathBuf::from(OsStr::from_bytes(bytes)));
-        let job = match options.as_ref() {
+    start_handle(root_dir, options, |options| {
+        let options = match options {
             None => Ok(CreateOptions::default()),
             Some(given) => options_from_c(given).map(|options| CreateOptions {
                 algorithm: options.algorithm.unwrap_or(Algorithm::Sha1),
@@ -621,9 +636,8 @@ pub unsafe extern "C" fn checksig_create_start(
                 jobs: options.jobs,
             }),
         };
-        Some(checksig_check::start(root, job.map(Job::Create)))
-    });
-    Box::into_raw(Box::new(started.unwrap_or_else(panicked_handle)))
+        options.map(Job::Create)
+    })
 }
 
 /// # Safety
@@ -871,7 +885,15 @@ pub unsafe extern "C" fn checksig_check_free(check: *mut checksig_check) {
 /// `root_dir` is NULL or a valid NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn verify(root_dir: *const c_char) -> *mut c_char {
-    let check = checksig_start(root_dir, ptr::null());
+    finish_with_message(checksig_start(root_dir, ptr::null()))
+}
+
+/// Waits for `check`, frees it, and returns its message (NULL on success): the
+/// synchronous calls `verify` and `checksig_create` are their handle API and this.
+///
+/// # Safety
+/// `check` is a live handle from `checksig_start` or `checksig_create_start`.
+unsafe fn finish_with_message(check: *mut checksig_check) -> *mut c_char {
     checksig_wait(check, -1);
     let message = checksig_get_message(check);
     checksig_check_free(check);
@@ -889,11 +911,7 @@ pub unsafe extern "C" fn checksig_create(
     root_dir: *const c_char,
     options: *const checksig_options,
 ) -> *mut c_char {
-    let check = checksig_create_start(root_dir, options);
-    checksig_wait(check, -1);
-    let message = checksig_get_message(check);
-    checksig_check_free(check);
-    message
+    finish_with_message(checksig_create_start(root_dir, options))
 }
 
 /// Releases a string returned by this library (`verify`, `checksig_get_message`). NULL
