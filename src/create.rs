@@ -26,6 +26,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::algorithm::Algorithm;
 use crate::ffi::RootDir;
+use crate::manifest::push_escaped;
 use crate::paths::{display_join, resolve};
 use crate::pool::{FileNames, Outcome, Run};
 use crate::report::Error;
@@ -207,13 +208,10 @@ pub fn write_line(out: &mut Vec<u8>, hex: &str, name: &[u8]) {
     }
     out.extend_from_slice(hex.as_bytes());
     out.extend_from_slice(b"  ");
-    for &byte in name {
-        match byte {
-            b'\\' if escape => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            other => out.push(other),
-        }
+    if escape {
+        push_escaped(out, name);
+    } else {
+        out.extend_from_slice(name);
     }
     out.push(b'\n');
 }

@@ -361,6 +361,20 @@ fn unescape_name(raw: &[u8]) -> Result<Vec<u8>, LineError> {
     Ok(name)
 }
 
+/// GNU's name escaping, the inverse of `unescape_name`: `\` → `\\`, LF → `\n`,
+/// CR → `\r`, appended to `out`. Writers of manifest lines and of messages (where a
+/// path must stay on one line) share it.
+pub fn push_escaped(out: &mut Vec<u8>, name: &[u8]) {
+    for &byte in name {
+        match byte {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            other => out.push(other),
+        }
+    }
+}
+
 fn decode_digest(hex_digest: &[u8], algorithm: Algorithm) -> Result<Digest, LineError> {
     let bad = LineError::BadDigest(Some(algorithm));
     let mut bytes = [0u8; MAX_DIGEST_LEN];

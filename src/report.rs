@@ -8,7 +8,7 @@ use std::fmt;
 use std::io;
 
 use crate::algorithm::Digest;
-use crate::manifest::ManifestError;
+use crate::manifest::{push_escaped, ManifestError};
 
 /// Why one manifest entry failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,14 +210,7 @@ pub fn quote_path(path: &[u8]) -> Vec<u8> {
     let mut quoted = Vec::with_capacity(path.len() + 2);
     quoted.push(b'"');
     if path.iter().any(|&b| b == b'\n' || b == b'\r') {
-        for &byte in path {
-            match byte {
-                b'\\' => quoted.extend_from_slice(b"\\\\"),
-                b'\n' => quoted.extend_from_slice(b"\\n"),
-                b'\r' => quoted.extend_from_slice(b"\\r"),
-                other => quoted.push(other),
-            }
-        }
+        push_escaped(&mut quoted, path);
     } else {
         quoted.extend_from_slice(path);
     }
