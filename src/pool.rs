@@ -311,12 +311,28 @@ fn batch_lens(order: &[Job]) -> Vec<usize> {
     lens
 }
 
-/// The digest of the file `name` under the root.
-///
-/// Opened with `O_NONBLOCK` (a FIFO opens at once), then checked on the open
-/// descriptor, not on the name, which could have been swapped for a FIFO or a device
-/// since it was sized. Whatever is read now is hashed; a file removed in between fails
-/// as missing.
+/// Why a name could not be opened as a regular file.
+pub(crate) enum OpenError {
+    Io(io::Error),
+    NotRegular,
+}
+
+/// Opens `name` under the root (or an absolute `name`) for reading, only if it is a
+/// regular file, and never blocking: with `O_NONBLOCK` a FIFO opens at once, and the
+/// type is then checked on the open descriptor, not on the name, which could have been
+/// swapped for a FIFO or a device since it was sized. Returns the file and its size.
+/// Listed files and the manifest are opened through it alike.
+pub(crate) fn open_regular(root: &RootDir, name: &CStr) -> Result<(File, u64), OpenError> {
+    let file = root.open_file(name).map_err(OpenError::Io)?;
+    let metadata = file.metadata().map_err(OpenError::Io)?;
+    if !metadata.is_file() {
+        return Err(OpenError::NotRegular);
+    }
+    Ok((file, metadata.len()))
+}
+
+/// The digest of the file `name` under the root. Whatever is read now is hashed; a
+/// file removed since it was sized fails as missing.
 fn hash_file(
     root: &RootDir,
     name: &CStr,
@@ -325,17 +341,16 @@ fn hash_file(
     workers: &Workers,
     control: &Control,
 ) -> Result<Digest, Reason> {
-    let file = root.open_file(name).map_err(|error| reason_for(&error))?;
-    let metadata = file.metadata().map_err(|error| reason_for(&error))?;
-    if !metadata.is_file() {
-        return Err(Reason::NotRegularFile);
-    }
-    let hashed = if metadata.len() >= ALTERNATE_MIN_LEN && workers.borrow_core() {
+    let (file, len) = open_regular(root, name).map_err(|error| match error {
+        OpenError::Io(error) => reason_for(&error),
+        OpenError::NotRegular => Reason::NotRegularFile,
+    })?;
+    let hashed = if len >= ALTERNATE_MIN_LEN && workers.borrow_core() {
         let hashed = hash_alternating(&file, algorithm, control);
         workers.return_core();
         hashed
     } else {
-        hash_contents(file, metadata.len(), algorithm, buffer, control)
+        hash_contents(file, len, algorithm, buffer, control)
     };
     hashed.map_err(|error| reason_for(&error))
 }

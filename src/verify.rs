@@ -7,13 +7,12 @@
 //! while every line naming it is still checked against its own digest.
 
 use std::collections::hash_map::RandomState;
-use std::ffi::CStr;
-use std::fs::{File, OpenOptions};
+use std::ffi::{CStr, CString};
+use std::fs::File;
 use std::hash::BuildHasher;
 use std::io;
 use std::num::NonZeroUsize;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -21,7 +20,7 @@ use crate::algorithm::Algorithm;
 use crate::ffi::RootDir;
 use crate::manifest::{read_manifest, Entry, Manifest, ManifestError};
 use crate::paths::{display_join, resolve};
-use crate::pool::{FileNames, Outcome, Run};
+use crate::pool::{open_regular, FileNames, OpenError, Outcome, Run};
 use crate::report::{Error, Failure, Match, Reason, Report};
 
 /// The manifest looked for when the caller names neither a manifest nor an algorithm.
@@ -128,8 +127,8 @@ pub fn check_with(root: &Path, options: &Options, control: &Control) -> Result<R
         let file_name = manifest_name.file_name()?;
         Algorithm::from_manifest_name(file_name.as_bytes())
     });
-    let file =
-        open_manifest(&manifest_path).map_err(|error| manifest_error(ManifestError::Io(error)))?;
+    let file = open_manifest(&root_dir, &manifest_name)
+        .map_err(|error| manifest_error(ManifestError::Io(error)))?;
     let manifest = read_manifest(file, algorithm).map_err(manifest_error)?;
 
     let plan = Plan::new(&manifest.entries);
@@ -155,17 +154,20 @@ pub fn check_with(root: &Path, options: &Options, control: &Control) -> Result<R
     Ok(report)
 }
 
-/// Opens the manifest: like a listed file, never blocking on a FIFO, and only if it is
-/// a regular file.
-fn open_manifest(path: &Path) -> io::Result<File> {
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)?;
-    if !file.metadata()?.is_file() {
-        return Err(io::Error::other("not a regular file"));
+/// Opens the manifest `name` (relative to the root unless absolute) as a listed file
+/// is opened: never blocking on a FIFO, and only if it is a regular file.
+fn open_manifest(root: &RootDir, name: &Path) -> io::Result<File> {
+    let name = match name.as_os_str().as_bytes() {
+        b"" => c".".to_owned(),
+        bytes => CString::new(bytes).map_err(|_| {
+            io::Error::new(io::ErrorKind::InvalidInput, "the name holds a NUL byte")
+        })?,
+    };
+    match open_regular(root, &name) {
+        Ok((file, _)) => Ok(file),
+        Err(OpenError::Io(error)) => Err(error),
+        Err(OpenError::NotRegular) => Err(io::Error::other("not a regular file")),
     }
-    Ok(file)
 }
 
 /// Marks an entry whose name is outside the root in `Plan::entry_file`.
