@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::algorithm::Algorithm;
 use crate::ffi::RootDir;
 use crate::manifest::push_escaped;
-use crate::paths::{display_join, resolve};
+use crate::paths::{display_join, lexical_clean};
 use crate::pool::{FileNames, Outcome, Run};
 use crate::report::Error;
 use crate::verify::Control;
@@ -90,11 +90,10 @@ pub fn create_with(
             .unwrap_or(Path::new(options.algorithm.default_manifest())),
     );
     // The manifest's own name under the root, when it is written there: not listed.
-    let manifest_name = manifest_path.strip_prefix(root).ok().and_then(|name| {
-        resolve(name.as_os_str().as_bytes())
-            .ok()
-            .map(|clean| clean.into_owned())
-    });
+    let manifest_name = manifest_path
+        .strip_prefix(root)
+        .ok()
+        .and_then(|name| lexical_clean(name.as_os_str().as_bytes()).ok());
 
     let mut walk = Walk::default();
     walk.visit(root, Vec::new(), control)?;

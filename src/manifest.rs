@@ -15,6 +15,14 @@
 //! announces, else the one its first checksum line shows (a BSD tag, or the length of
 //! the hex: 40, 64 or 128 digits). A line of another algorithm is a bad line.
 //!
+//! The untagged form is decided once per manifest, by its first untagged checksum line,
+//! as GNU decides it (coreutils `split_3`, its `bsd_reversed` flag): a first
+//! `<hex> <name>` line (one blank, then neither a space nor `*`, as BSD `md5 -r` and
+//! `openssl dgst -r` write) puts the whole manifest in the single-space form, where the
+//! name is everything after that blank, so `<hex>  x` names ` x`; otherwise a later
+//! single-space line is a bad line. Reading each line on its own would verify another
+//! file than GNU does, and say OK for it. Tagged lines may stand among either form.
+//!
 //! Where it is stricter than GNU, on purpose: a line that is none of these is an error
 //! naming its line number (GNU only warns and goes on), and a manifest without a single
 //! entry is an error. Both stop the check before anything is hashed, because a manifest
@@ -65,6 +73,17 @@ pub struct ChecksumLine {
     pub digest: Digest,
 }
 
+/// How the untagged lines of one manifest separate the digest from the name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UntaggedForm {
+    /// `<hex>  <name>` or `<hex> *<name>`, as GNU writes: after the digest and one
+    /// blank comes a type indicator (a space, or `*` for binary), then the name.
+    Indicator,
+    /// `<hex> <name>`: everything after the one blank is the name, a leading space or
+    /// `*` included.
+    SingleSpace,
+}
+
 /// Why a line is not a checksum line. Short, uniform phrases: they end up in messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LineError {
@@ -81,6 +100,13 @@ pub enum LineError {
     BadEscape,
     /// A NUL byte: no file name can hold one, so this is binary garbage.
     NulByte,
+    /// Blanks and nothing else. GNU skips only empty lines and counts this one as
+    /// improperly formatted; so does checksig.
+    OnlyBlanks,
+    /// A single-space line (`<hex> <name>`) after the first untagged line was in the
+    /// indicator form (`<hex>  <name>`). GNU refuses this mix, so that renaming a file
+    /// to a leading space cannot make a line name another file.
+    SingleSpaceAfterIndicator,
 }
 
 impl LineError {
@@ -102,6 +128,12 @@ impl LineError {
             (LineError::EmptyName, _) => "the file name is empty".into(),
             (LineError::BadEscape, _) => "bad backslash escape in the file name".into(),
             (LineError::NulByte, _) => "contains a NUL byte".into(),
+            (LineError::OnlyBlanks, _) => "only blanks: not a checksum line".into(),
+            (LineError::SingleSpaceAfterIndicator, _) => {
+                "single-space line in a two-space manifest \
+                 (the first checksum line decides the form, as in GNU)"
+                    .into()
+            }
         }
     }
 }
@@ -148,13 +180,13 @@ impl fmt::Display for ManifestError {
 /// Reads a whole manifest, line by line, with bounded memory per line.
 ///
 /// `algorithm` is the one the manifest must hold, or `None` to take it from the first
-/// checksum line. Empty lines, lines of only blanks and lines starting with `#` are
-/// skipped. A trailing CR (CRLF files) is dropped. The first bad line stops the read
-/// with its number.
+/// checksum line. Empty lines and lines starting with `#` are skipped. A trailing CR
+/// (CRLF files) is dropped. The first bad line stops the read with its number.
 pub fn read_manifest<R: Read>(
     reader: R,
-    mut algorithm: Option<Algorithm>,
+    algorithm: Option<Algorithm>,
 ) -> Result<Manifest, ManifestError> {
+    let mut parser = Parser::new(algorithm);
     let mut reader = BufReader::with_capacity(64 * 1024, reader);
     let mut entries = Vec::new();
     let mut digests = Vec::new();
@@ -177,9 +209,8 @@ pub fn read_manifest<R: Read>(
         } else if line.len() > MAX_LINE_LEN {
             return Err(ManifestError::LineTooLong { line: number });
         }
-        match parse_line(&line, algorithm) {
+        match parser.parse_line(&line) {
             Ok(Some(parsed)) => {
-                algorithm = Some(parsed.algorithm);
                 digests.extend_from_slice(parsed.digest.as_bytes());
                 entries.push(Entry {
                     name: parsed.name.into_boxed_slice(),
@@ -191,12 +222,12 @@ pub fn read_manifest<R: Read>(
                 return Err(ManifestError::BadLine {
                     line: number,
                     error,
-                    algorithm,
+                    algorithm: parser.algorithm,
                 })
             }
         }
     }
-    let Some(algorithm) = algorithm.filter(|_| !entries.is_empty()) else {
+    let Some(algorithm) = parser.algorithm.filter(|_| !entries.is_empty()) else {
         return Err(ManifestError::Empty);
     };
     // A million entries leave up to a million slots of growth slack: give them back.
@@ -209,19 +240,59 @@ pub fn read_manifest<R: Read>(
     })
 }
 
-/// Parses one line (without its `\n`). `Ok(None)` for a line to skip: empty, blanks
-/// only, or a `#` comment. With `algorithm` set, a line of another algorithm is an
-/// error; without, the line's own (tag or hex length) is returned.
-pub fn parse_line(
+/// The parser of one manifest's lines: what the lines read so far have decided.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Parser {
+    /// The manifest's algorithm: the caller's, or the first checksum line's.
+    pub algorithm: Option<Algorithm>,
+    /// The untagged form, set by the first untagged checksum line.
+    pub form: Option<UntaggedForm>,
+}
+
+impl Parser {
+    /// A parser for a manifest of `algorithm` (`None`: the first checksum line tells).
+    pub fn new(algorithm: Option<Algorithm>) -> Parser {
+        Parser {
+            algorithm,
+            form: None,
+        }
+    }
+
+    /// Parses one line (without its `\n`). `Ok(None)` for a line to skip: empty (after
+    /// dropping a trailing CR) or a `#` comment. The first checksum line fixes the
+    /// algorithm (when not given) and the first untagged one the form.
+    pub fn parse_line(&mut self, line: &[u8]) -> Result<Option<ChecksumLine>, LineError> {
+        let parsed = parse_line(line, self.algorithm, self.form)?;
+        if let Some((checksum, form)) = &parsed {
+            self.algorithm = Some(checksum.algorithm);
+            self.form = self.form.or(*form);
+        }
+        Ok(parsed.map(|(checksum, _)| checksum))
+    }
+}
+
+/// One line in a manifest of `algorithm` (if known) whose untagged lines are in
+/// `form` (if known yet): the checksum line, and the form an untagged line showed
+/// (`None` for a tagged line).
+fn parse_line(
     line: &[u8],
     algorithm: Option<Algorithm>,
-) -> Result<Option<ChecksumLine>, LineError> {
+    form: Option<UntaggedForm>,
+) -> Result<Option<(ChecksumLine, Option<UntaggedForm>)>, LineError> {
+    // As GNU: a `#` in the first column is a comment; the trailing CR goes next, and
+    // only a line that is then empty is skipped.
+    if line.first() == Some(&b'#') {
+        return Ok(None);
+    }
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    if line.first() == Some(&b'#') || line.iter().all(|&b| is_blank(b)) {
+    if line.is_empty() {
         return Ok(None);
     }
     if line.contains(&0) {
         return Err(LineError::NulByte);
+    }
+    if line.iter().all(|&b| is_blank(b)) {
+        return Err(LineError::OnlyBlanks);
     }
     // GNU skips leading blanks before anything else.
     let mut rest = trim_blanks_start(line);
@@ -233,23 +304,23 @@ pub fn parse_line(
         }
         None => false,
     };
-    let (raw_name, hex_digest, line_algorithm) = match bsd_tag(rest) {
+    let (raw_name, digest_text, line_algorithm, line_form) = match bsd_tag(rest) {
         Some((tag_algorithm, body)) => {
             if algorithm.is_some_and(|a| a != tag_algorithm) {
                 return Err(LineError::OtherAlgorithm(tag_algorithm));
             }
-            let (name, hex_digest) = split_bsd_tag(body)?;
-            (name, hex_digest, tag_algorithm)
+            let (name, digest_text) = split_bsd_tag(body)?;
+            (name, digest_text, tag_algorithm, None)
         }
         None => {
-            let (name, hex_digest) = split_gnu(rest, algorithm)?;
+            let (name, digest_text, line_form) = split_untagged(rest, algorithm, form)?;
             let line_algorithm = match algorithm {
                 Some(a) => a,
                 None => {
-                    Algorithm::from_hex_len(hex_digest.len()).ok_or(LineError::BadDigest(None))?
+                    Algorithm::from_hex_len(digest_text.len()).ok_or(LineError::BadDigest(None))?
                 }
             };
-            (name, hex_digest, line_algorithm)
+            (name, digest_text, line_algorithm, Some(line_form))
         }
     };
     let name = if escaped {
@@ -260,11 +331,12 @@ pub fn parse_line(
     if name.is_empty() {
         return Err(LineError::EmptyName);
     }
-    Ok(Some(ChecksumLine {
+    let checksum = ChecksumLine {
         name,
         algorithm: line_algorithm,
-        digest: decode_digest(hex_digest, line_algorithm)?,
-    }))
+        digest: decode_digest(digest_text, line_algorithm)?,
+    };
+    Ok(Some((checksum, line_form)))
 }
 
 /// GNU's blank: space or tab.
@@ -298,39 +370,49 @@ fn split_bsd_tag(body: &[u8]) -> Result<(&[u8], &[u8]), LineError> {
     Ok((name, trim_blanks_start(after)))
 }
 
-/// `hex<blank>[ |*]name` or `hex<blank>name` → (name, hex).
+/// `hex<blank>[ |*]name` or `hex<blank>name` → (name, hex, the form the line shows).
 ///
-/// After the digest and one blank, GNU reads a type indicator: a space (text) or `*`
-/// (binary). With neither, it is the single-space form and the name starts right
-/// there; a name that is a single byte is also read that way.
-fn split_gnu(rest: &[u8], algorithm: Option<Algorithm>) -> Result<(&[u8], &[u8]), LineError> {
-    let hex_end = rest
+/// As GNU's `split_3`: the digest runs to the first blank, and one blank follows it.
+/// What comes next is a type indicator (a space, or `*` for binary) unless the line
+/// is in the single-space form: one byte is left, or it is neither a space nor `*`.
+/// The manifest's `form`, once known, overrides: in a single-space manifest the name
+/// is all that follows the blank (`<hex>  x` names ` x`); in an indicator manifest a
+/// single-space line is refused.
+fn split_untagged(
+    rest: &[u8],
+    algorithm: Option<Algorithm>,
+    form: Option<UntaggedForm>,
+) -> Result<(&[u8], &[u8], UntaggedForm), LineError> {
+    let digest_end = rest
         .iter()
-        .position(|b| !b.is_ascii_hexdigit())
-        .unwrap_or(rest.len());
-    if hex_end == 0 {
+        .position(|&b| is_blank(b))
+        .ok_or(LineError::NotAChecksumLine)?;
+    let digest_text = &rest[..digest_end];
+    let valid_len = match algorithm {
+        Some(a) => a.digest_len() * 2 == digest_end,
+        None => Algorithm::from_hex_len(digest_end).is_some(),
+    };
+    if digest_end == 0 || !digest_text.iter().all(u8::is_ascii_hexdigit) {
         return Err(LineError::NotAChecksumLine);
     }
-    let Some(&separator) = rest.get(hex_end) else {
-        return Err(LineError::NotAChecksumLine);
-    };
-    if !is_blank(separator) {
-        let valid_len = match algorithm {
-            Some(a) => a.digest_len() * 2 == hex_end,
-            None => Algorithm::from_hex_len(hex_end).is_some(),
-        };
-        return Err(if !valid_len {
-            LineError::BadDigest(algorithm)
-        } else {
-            LineError::NotAChecksumLine
-        });
+    if !valid_len {
+        return Err(LineError::BadDigest(algorithm));
     }
-    let after = &rest[hex_end + 1..];
-    let name = match after.first() {
-        Some(b' ') | Some(b'*') if after.len() > 1 => &after[1..],
-        _ => after,
+    let after = &rest[digest_end + 1..];
+    let line_form = match after {
+        [] => return Err(LineError::EmptyName),
+        [_] => UntaggedForm::SingleSpace,
+        [b' ' | b'*', ..] => UntaggedForm::Indicator,
+        _ => UntaggedForm::SingleSpace,
     };
-    Ok((name, &rest[..hex_end]))
+    let name = match (form.unwrap_or(line_form), line_form) {
+        (UntaggedForm::Indicator, UntaggedForm::Indicator) => &after[1..],
+        (UntaggedForm::Indicator, UntaggedForm::SingleSpace) => {
+            return Err(LineError::SingleSpaceAfterIndicator)
+        }
+        (UntaggedForm::SingleSpace, _) => after,
+    };
+    Ok((name, digest_text, line_form))
 }
 
 fn trim_blanks_start(bytes: &[u8]) -> &[u8] {
@@ -399,6 +481,11 @@ mod tests {
         hex::decode(HEX).unwrap()
     }
 
+    /// `line` as the first line of a SHA-1 manifest.
+    fn parse_alone(line: &[u8]) -> Result<Option<ChecksumLine>, LineError> {
+        Parser::new(SHA1).parse_line(line)
+    }
+
     #[test]
     fn lines_that_parse() {
         let cases: &[(String, &[u8])] = &[
@@ -414,6 +501,9 @@ mod tests {
             (format!("{HEX}   leading"), b" leading"),
             (format!("{HEX}  *star"), b"*star"),
             (format!("{HEX} x"), b"x"),
+            // One byte after the blank is a single-space line, even a space or `*`.
+            (format!("{HEX}  "), b" "),
+            (format!("{HEX} *"), b"*"),
             (format!("{HEX}  dir/sub/f"), b"dir/sub/f"),
             (format!("\\{HEX}  a\\\\b"), b"a\\b"),
             (format!("\\{HEX}  line\\nbreak"), b"line\nbreak"),
@@ -426,7 +516,7 @@ mod tests {
             (format!("SHA1 (x) = {UPPER}\r"), b"x"),
         ];
         for (line, name) in cases {
-            let parsed = parse_line(line.as_bytes(), SHA1)
+            let parsed = parse_alone(line.as_bytes())
                 .unwrap_or_else(|e| panic!("{line:?}: {e:?}"))
                 .unwrap_or_else(|| panic!("{line:?} skipped"));
             assert_eq!(parsed.name, *name, "{line:?}");
@@ -439,23 +529,25 @@ mod tests {
     fn non_utf8_name_is_kept_byte_for_byte() {
         let mut line = format!("{HEX}  caf").into_bytes();
         line.extend_from_slice(&[0xe9, 0xff, b'.', b'x']);
-        let parsed = parse_line(&line, SHA1).unwrap().unwrap();
+        let parsed = parse_alone(&line).unwrap().unwrap();
         assert_eq!(parsed.name, b"caf\xe9\xff.x");
     }
 
     #[test]
     fn lines_that_are_skipped() {
-        for line in [
-            "",
-            "\r",
-            "   ",
-            "\t",
-            "# comment",
-            "#",
-            &format!("#{HEX}  x"),
-        ] {
-            assert_eq!(parse_line(line.as_bytes(), SHA1), Ok(None), "{line:?}");
-            assert_eq!(parse_line(line.as_bytes(), None), Ok(None), "{line:?}");
+        for line in ["", "\r", "# comment", "#", "#\t", &format!("#{HEX}  x")] {
+            assert_eq!(parse_alone(line.as_bytes()), Ok(None), "{line:?}");
+            let mut any_algorithm = Parser::new(None);
+            assert_eq!(
+                any_algorithm.parse_line(line.as_bytes()),
+                Ok(None),
+                "{line:?}"
+            );
+            assert_eq!(
+                any_algorithm,
+                Parser::new(None),
+                "a skipped line decides nothing"
+            );
         }
     }
 
@@ -470,6 +562,7 @@ mod tests {
             (format!("{}  x", &HEX[..39]), LineError::BadDigest(SHA1)),
             (format!("{HEX}0  x"), LineError::BadDigest(SHA1)),
             (format!("{HEX}:x"), LineError::NotAChecksumLine),
+            (format!("{HEX}:x  y"), LineError::NotAChecksumLine),
             (format!("{HEX}  a\0b"), LineError::NulByte),
             (format!("\\{HEX}  a\\tb"), LineError::BadEscape),
             (format!("\\{HEX}  a\\"), LineError::BadEscape),
@@ -483,10 +576,78 @@ mod tests {
             ),
             (format!("{HEX}{HEX}  x"), LineError::BadDigest(SHA1)),
             (format!("MD5 (x) = {HEX}"), LineError::NotAChecksumLine),
+            // GNU skips only empty lines: blanks alone, or a comment after blanks, are
+            // improperly formatted lines.
+            ("   ".into(), LineError::OnlyBlanks),
+            ("\t".into(), LineError::OnlyBlanks),
+            (" \r".into(), LineError::OnlyBlanks),
+            ("  # comment".into(), LineError::NotAChecksumLine),
         ];
         for (line, error) in cases {
-            assert_eq!(parse_line(line.as_bytes(), SHA1), Err(*error), "{line:?}");
+            assert_eq!(parse_alone(line.as_bytes()), Err(*error), "{line:?}");
         }
+    }
+
+    /// GNU's rule: the first untagged checksum line decides, for the whole manifest,
+    /// whether untagged lines are `<hex> <name>` (single space) or `<hex>  <name>` /
+    /// `<hex> *<name>`. Each case: the manifest (`H` is a digest), then the names it
+    /// lists or the line that fails and why.
+    #[test]
+    fn the_first_untagged_line_decides_the_form() {
+        use LineError::*;
+        type Expected = Result<&'static [&'static [u8]], (u32, LineError)>;
+        let cases: &[(&str, Expected)] = &[
+            // Single-space first: the name is all after the blank.
+            ("% x\n%  x\n", Ok(&[b"x", b" x"])),
+            ("% x\n% *c\n", Ok(&[b"x", b"*c"])),
+            ("% x\n%  \n", Ok(&[b"x", b" "])),
+            ("%\tx\n%\t x\n", Ok(&[b"x", b" x"])),
+            ("% *\n%  a\n", Ok(&[b"*", b" a"])),
+            ("\\% a\\\\b\n%  z\n", Ok(&[b"a\\b", b" z"])),
+            // Indicator first: a later single-space line is refused.
+            ("%  x\n% x\n", Err((2, SingleSpaceAfterIndicator))),
+            ("% *x\n% x\n", Err((2, SingleSpaceAfterIndicator))),
+            ("%  x\n%\tx\n", Err((2, SingleSpaceAfterIndicator))),
+            ("%  x\n%  \n", Err((2, SingleSpaceAfterIndicator))),
+            ("%  x\n% *y\n%   z\n", Ok(&[b"x", b"y", b" z"])),
+            // Comments, empty lines and tagged lines decide nothing.
+            ("# c\n\n% x\n%  y\n", Ok(&[b"x", b" y"])),
+            (
+                "SHA1 (t) = %\n%  x\n% x\n",
+                Err((3, SingleSpaceAfterIndicator)),
+            ),
+            ("SHA1 (t) = %\n% x\n%  x\n", Ok(&[b"t", b"x", b" x"])),
+            ("% x\nSHA1 (t) = %\n%  y\n", Ok(&[b"x", b"t", b" y"])),
+            ("%  x\nSHA1 ( t) = %\n", Ok(&[b"x", b" t"])),
+            // Blank-only lines are not skipped.
+            ("%  x\n \t\n%  y\n", Err((2, OnlyBlanks))),
+            ("%  x\n\r\n%  y\n", Ok(&[b"x", b"y"])),
+        ];
+        for (text, expected) in cases {
+            let text = text.replace('%', HEX);
+            let got = match read_manifest(text.as_bytes(), SHA1) {
+                Ok(manifest) => Ok(manifest
+                    .entries
+                    .iter()
+                    .map(|e| e.name.to_vec())
+                    .collect::<Vec<_>>()),
+                Err(ManifestError::BadLine { line, error, .. }) => Err((line, error)),
+                Err(other) => panic!("{text:?}: {other}"),
+            };
+            let expected = expected.map(|names| names.iter().map(|n| n.to_vec()).collect());
+            assert_eq!(got, expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn the_form_error_says_why() {
+        let text = format!("{HEX}  a\n{HEX} b\n");
+        let error = read_manifest(text.as_bytes(), SHA1).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "line 2: single-space line in a two-space manifest \
+             (the first checksum line decides the form, as in GNU)"
+        );
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! pool ([`crate::pool`]) size and hash every listed file, compare, and report every
 //! failure in manifest order.
 //!
-//! Names are resolved before anything is opened: a name outside the root fails without
-//! a system call, and names that resolve alike (`a`, `./a`) are one file, hashed once,
-//! while every line naming it is still checked against its own digest.
+//! Names are looked at before anything is opened: a name outside the root fails without
+//! a system call, and names that differ only in `.` components and repeated slashes
+//! (`a`, `./a`) are one file, hashed once, while every line naming it is still checked
+//! against its own digest (see [`crate::paths::lookup_name`]).
 
 use std::collections::hash_map::RandomState;
 use std::ffi::{CStr, CString};
@@ -19,7 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use crate::algorithm::Algorithm;
 use crate::ffi::RootDir;
 use crate::manifest::{read_manifest, Entry, Manifest, ManifestError};
-use crate::paths::{display_join, resolve};
+use crate::paths::{display_join, lookup_name};
 use crate::pool::{open_regular, FileNames, OpenError, Outcome, Run};
 use crate::report::{Error, Failure, Match, Reason, Report};
 
@@ -183,8 +184,8 @@ struct Plan {
 }
 
 impl Plan {
-    /// Groups entries naming the same file (after resolving `.`, `..` and repeated
-    /// slashes), keeping files in manifest order.
+    /// Groups entries naming the same file (alike after dropping `.` components and
+    /// repeated slashes), keeping files in manifest order.
     ///
     /// Grouping sorts 64-bit hashes of the names rather than probing a hash map: on a
     /// million entries, a map's random probes miss the cache on every insert, while
@@ -198,7 +199,7 @@ impl Plan {
             .iter()
             .enumerate()
             .filter_map(|(i, entry)| {
-                let name = resolve(&entry.name).ok()?;
+                let name = lookup_name(&entry.name).ok()?;
                 Some((hasher.hash_one(&*name), i as u32))
             })
             .collect();
@@ -215,11 +216,11 @@ impl Plan {
                 continue;
             }
             for (position, &(_, i)) in run.iter().enumerate() {
-                let name = resolve(&entries[i as usize].name).ok();
+                let name = lookup_name(&entries[i as usize].name).ok();
                 let earlier = run[..position]
                     .iter()
                     .map(|&(_, j)| j)
-                    .find(|&j| resolve(&entries[j as usize].name).ok() == name);
+                    .find(|&j| lookup_name(&entries[j as usize].name).ok() == name);
                 // The run is sorted by index, so the first match is the first entry.
                 first[i as usize] = earlier.map_or(i, |j| first[j as usize]);
             }
@@ -306,10 +307,10 @@ impl FileNames for PlanFiles<'_> {
         self.plan.files.len()
     }
 
-    /// The resolved name; the root itself (a name like `.` or `a/..`) is `.`.
+    /// The name to look up ([`lookup_name`]); the root itself (a name like `.`) is `.`.
     fn c_name<'b>(&self, file: u32, buffer: &'b mut Vec<u8>) -> &'b CStr {
         let name = &self.entries[self.plan.files[file as usize] as usize].name;
-        let clean = resolve(name).expect("only resolvable names are planned");
+        let clean = lookup_name(name).expect("only names inside the root are planned");
         buffer.clear();
         buffer.extend_from_slice(if clean.is_empty() { b"." } else { &clean });
         buffer.push(0);

@@ -150,3 +150,71 @@ fn hand_written_forms_match_gnu_sha1sum() {
         assert_eq!(ours.ok(), Some(gnu), "{manifest:?}");
     }
 }
+
+/// The cases of GNU's form rule and of names through a file, each checked by GNU
+/// `sha1sum -c --strict` and by checksig: both fail or both pass, and when checksig
+/// reads the manifest, the same lines fail. (`--strict`: GNU then fails a manifest with
+/// an improperly formatted line, which checksig refuses outright.)
+#[test]
+fn form_rule_and_paths_through_files_match_gnu_strict() {
+    let dir = TempDir::new("form-rule");
+    dir.write(b"x", b"one\n");
+    dir.write(b" x", b"two\n");
+    dir.write(b"*x", b"three\n");
+    dir.write(b"y", b"four\n");
+    dir.write(b"d/z", b"five\n");
+    let x = common::sha1_hex(b"one\n");
+    let space_x = common::sha1_hex(b"two\n");
+    let star_x = common::sha1_hex(b"three\n");
+    let y = common::sha1_hex(b"four\n");
+    // (manifest, GNU passes it, the lines that fail when checksig reads it)
+    let cases: Vec<(String, bool, Option<Vec<u32>>)> = vec![
+        // The first checksum line is single-space: ` x` is the second line's name.
+        (format!("{x} x\n{x}  x\n"), false, Some(vec![2])),
+        (format!("{x} x\n{space_x}  x\n"), true, Some(vec![])),
+        (format!("{x} x\n{star_x} *x\n"), true, Some(vec![])),
+        (format!("# c\n\n{x} x\n{space_x}  x\n"), true, Some(vec![])),
+        (format!("{space_x}  x\n{x} x\n"), false, None),
+        // Two-space first: a single-space line is improperly formatted.
+        (format!("{x}  x\n{x} x\n"), false, None),
+        (format!("{x} *x\n{x} x\n"), false, None),
+        (format!("SHA1 (y) = {y}\n{x}  x\n{x} x\n"), false, None),
+        (
+            format!("SHA1 (y) = {y}\n{x} x\n{space_x}  x\n"),
+            true,
+            Some(vec![]),
+        ),
+        // Blank-only lines are improperly formatted; empty ones are skipped.
+        (format!("{x}  x\n  \n"), false, None),
+        (format!("{x}  x\n\t\n"), false, None),
+        (format!("{x}  x\n\n\r\n"), true, Some(vec![])),
+        // A name through a regular file never reaches a regular file.
+        (format!("{x}  x/.\n"), false, Some(vec![1])),
+        (format!("{x}  x/\n"), false, Some(vec![1])),
+        (format!("{y}  x/../y\n"), false, Some(vec![1])),
+        (format!("{x}  x/..\n"), false, Some(vec![1])),
+        // Through a directory, and `.` components, it does.
+        (format!("{y}  d/../y\n"), true, Some(vec![])),
+        (
+            format!("{x}  ./x\n{x}  .//x\n{y}  d/./../y\n"),
+            true,
+            Some(vec![]),
+        ),
+    ];
+    for (manifest, gnu_passes, failing) in cases {
+        dir.manifest(manifest.as_bytes());
+        let gnu = Command::new("sha1sum")
+            .args(["-c", "--quiet", "--strict", "sha1sum.txt"])
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .success();
+        assert_eq!(gnu, gnu_passes, "GNU on {manifest:?}");
+        let ours = check(dir.path(), &Options::default())
+            .ok()
+            .map(|report| report.failures.iter().map(|f| f.line).collect::<Vec<_>>());
+        assert_eq!(ours, failing, "{manifest:?}");
+    }
+}
