@@ -29,7 +29,18 @@ import ctypes
 import os
 import sys
 import sysconfig
-from typing import TYPE_CHECKING, Any, Callable, List, NamedTuple, Optional, Sequence, TextIO, Union
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    List,
+    NamedTuple,
+    Optional,
+    Sequence,
+    TextIO,
+    Union,
+)
 
 if TYPE_CHECKING:  # imported lazily by the CLI: a library import stays fast
     import argparse
@@ -113,20 +124,80 @@ _FAILED = 2
 _ERROR = 3
 _CANCELLED = 4
 
-# enum checksig_reason -> the words the library's messages use
-_REASONS = {
-    1: "mismatch",
-    2: "no such file",
-    3: "not a regular file",
-    4: "outside the root directory",
-    5: "read error",
-}
-
-#: The algorithms by name, as ``enum checksig_algorithm`` numbers them.
-ALGORITHMS = {"sha1": 1, "sha256": 2, "sha512": 3}
-
 #: Milliseconds per wait: short enough that Ctrl-C and progress stay responsive.
 _WAIT_SLICE_MS = 100
+
+
+def _declare(name: str, argtypes: List[Any], restype: Any, errcheck: Any = None) -> Any:
+    """A fresh ctypes function object for the export ``name``, with its types and an
+    ``errcheck`` hook (called with the result; what it returns is the call's result, and
+    what it raises propagates), after libarchive-c. ``_lib[name]`` (not ``_lib.name``)
+    makes a new object each time, so one export may be declared twice with two hooks."""
+    function = _lib[name]
+    function.argtypes = argtypes
+    function.restype = restype
+    if errcheck is not None:
+        function.errcheck = errcheck
+    return function
+
+
+def _owned_bytes(result: Optional[int], function: Any, arguments: Any) -> Optional[bytes]:
+    """errcheck for a ``char *`` the caller owns (restype ``c_void_p``: a ``c_char_p``
+    restype would copy the bytes and drop the pointer, leaking the string): its bytes,
+    the string freed with checksig_free; None for NULL."""
+    if not result:
+        return None
+    try:
+        return ctypes.string_at(result)
+    finally:
+        _free(result)
+
+
+def _owned_text(result: Optional[int], function: Any, arguments: Any) -> Optional[str]:
+    """errcheck for an owned ``char *`` holding paths: decoded with os.fsdecode, so
+    non-UTF-8 names come back surrogate-escaped instead of raising."""
+    data = _owned_bytes(result, function, arguments)
+    return None if data is None else os.fsdecode(data)
+
+
+def _static_text(result: Optional[bytes], function: Any, arguments: Any) -> Optional[str]:
+    """errcheck for a static ``const char *`` of the library (restype ``c_char_p``
+    copies it; nothing to free): ASCII text, or None for NULL."""
+    return None if result is None else result.decode("ascii")
+
+
+_free = _declare("checksig_free", [ctypes.c_void_p], None)
+_reason_name = _declare("checksig_reason_name", [ctypes.c_uint32], ctypes.c_char_p, _static_text)
+_algorithm_name = _declare(
+    "checksig_algorithm_name", [ctypes.c_uint32], ctypes.c_char_p, _static_text
+)
+_algorithm_from_name = _declare(
+    "checksig_algorithm_from_name", [ctypes.c_char_p], ctypes.c_uint32
+)
+_default_manifest = _declare(
+    "checksig_algorithm_default_manifest", [ctypes.c_uint32], ctypes.c_char_p, _static_text
+)
+_hex_capacity = _declare("checksig_hex_capacity", [], ctypes.c_size_t)()
+_display_name = _declare(
+    "checksig_display_name", [ctypes.c_char_p, ctypes.c_size_t], ctypes.c_void_p, _owned_bytes
+)
+
+
+def _algorithm_table() -> Dict[str, int]:
+    """The library's algorithms by name, as ``enum checksig_algorithm`` numbers them."""
+    table = {}
+    code = 1
+    while True:
+        name = _algorithm_name(code)
+        if name is None:
+            return table
+        table[name] = code
+        code += 1
+
+
+#: The algorithms by name, as ``enum checksig_algorithm`` numbers them (read from the
+#: library, which defines them).
+ALGORITHMS: Dict[str, int] = _algorithm_table()
 
 
 class _Options(ctypes.Structure):
@@ -163,8 +234,18 @@ class _Counts(ctypes.Structure):
     ]
 
 
+class _Created(ctypes.Structure):
+    """``struct checksig_created``."""
+
+    _fields_ = [
+        ("files", ctypes.c_uint64),
+        ("bytes", ctypes.c_uint64),
+        ("skipped", ctypes.c_uint64),
+    ]
+
+
 class _Failure(ctypes.Structure):
-    """``struct checksig_failure``. Its pointers are borrowed from the handle."""
+    """``struct checksig_failure``. Its pointers are borrowed from the job."""
 
     _fields_ = [
         ("path", ctypes.c_char_p),
@@ -172,13 +253,13 @@ class _Failure(ctypes.Structure):
         ("line", ctypes.c_uint64),
         ("reason", ctypes.c_int),
         ("detail", ctypes.c_char_p),
-        ("expected_hex", ctypes.c_char * 129),
-        ("actual_hex", ctypes.c_char * 129),
+        ("expected_hex", ctypes.c_char * _hex_capacity),
+        ("actual_hex", ctypes.c_char * _hex_capacity),
     ]
 
 
 class _Match(ctypes.Structure):
-    """``struct checksig_match``. Its pointer is borrowed from the handle."""
+    """``struct checksig_match``. Its pointer is borrowed from the job."""
 
     _fields_ = [
         ("path", ctypes.c_char_p),
@@ -187,49 +268,60 @@ class _Match(ctypes.Structure):
     ]
 
 
-class _Check(ctypes.Structure):
-    """``struct checksig_check``: opaque, only ever handled through a pointer."""
+class _Job(ctypes.Structure):
+    """``struct checksig_job``: opaque, only ever handled through a pointer."""
 
 
-_CheckPtr = ctypes.POINTER(_Check)
+_JobPtr = ctypes.POINTER(_Job)
 
 
-def _declare(name: str, argtypes: List[Any], restype: Any) -> None:
-    function = getattr(_lib, name)
-    function.argtypes = argtypes
-    function.restype = restype
+def _raise_for_status(status: int, job: Any, error: "type[ChecksigError]") -> int:
+    """The one status -> exception rule: a finished job's status is returned when it
+    ran to the end (OK, FAILED); CANCELLED raises CancelledError and ERROR ``error``,
+    each with the library's message."""
+    if status in (_OK, _FAILED):
+        return status
+    message = _get_message(job) or "failed"
+    raise (CancelledError if status == _CANCELLED else error)(message)
 
 
-# Owned strings come back as c_void_p: a c_char_p restype would copy the bytes and drop
-# the pointer, leaking the malloc'd string. They are freed with checksig_free.
+def _status_of(error: "type[ChecksigError]") -> Any:
+    """errcheck for ``checksig_get_status`` that raises ``error`` for CHECKSIG_ERROR."""
+    return lambda status, function, arguments: _raise_for_status(status, arguments[0], error)
+
+
+_start = _declare("checksig_start", [ctypes.c_char_p, ctypes.POINTER(_Options)], _JobPtr)
+_create_start = _declare(
+    "checksig_create_start", [ctypes.c_char_p, ctypes.POINTER(_Options)], _JobPtr
+)
+_wait = _declare("checksig_wait", [_JobPtr, ctypes.c_int64], ctypes.c_bool)
+_cancel = _declare("checksig_cancel", [_JobPtr], None)
+_get_progress = _declare(
+    "checksig_get_progress", [_JobPtr, ctypes.POINTER(_Progress)], ctypes.c_bool
+)
+_get_message = _declare("checksig_get_message", [_JobPtr], ctypes.c_void_p, _owned_text)
+_get_manifest_path = _declare(
+    "checksig_get_manifest_path", [_JobPtr], ctypes.c_void_p, _owned_text
+)
+_get_counts = _declare("checksig_get_counts", [_JobPtr, ctypes.POINTER(_Counts)], ctypes.c_bool)
+_get_created = _declare(
+    "checksig_get_created", [_JobPtr, ctypes.POINTER(_Created)], ctypes.c_bool
+)
+_failure_count = _declare("checksig_failure_count", [_JobPtr], ctypes.c_size_t)
+_failure_at = _declare(
+    "checksig_failure_at", [_JobPtr, ctypes.c_size_t, ctypes.POINTER(_Failure)], ctypes.c_bool
+)
+_match_count = _declare("checksig_match_count", [_JobPtr], ctypes.c_size_t)
+_match_at = _declare(
+    "checksig_match_at", [_JobPtr, ctypes.c_size_t, ctypes.POINTER(_Match)], ctypes.c_bool
+)
+_job_free = _declare("checksig_job_free", [_JobPtr], None)
+_version = _declare("checksig_version", [], ctypes.c_char_p, _static_text)
+# The Go-era entry point, declared as its users declared it.
 _declare("verify", [ctypes.c_char_p], ctypes.c_void_p)
-_declare("checksig_free", [ctypes.c_void_p], None)
-_declare("checksig_start", [ctypes.c_char_p, ctypes.POINTER(_Options)], _CheckPtr)
-_declare("checksig_wait", [_CheckPtr, ctypes.c_int64], ctypes.c_bool)
-_declare("checksig_cancel", [_CheckPtr], None)
-_declare("checksig_get_progress", [_CheckPtr, ctypes.POINTER(_Progress)], ctypes.c_bool)
-_declare("checksig_get_status", [_CheckPtr], ctypes.c_int)
-_declare("checksig_get_message", [_CheckPtr], ctypes.c_void_p)
-_declare("checksig_get_counts", [_CheckPtr, ctypes.POINTER(_Counts)], ctypes.c_bool)
-_declare("checksig_failure_count", [_CheckPtr], ctypes.c_size_t)
-_declare(
-    "checksig_failure_at",
-    [_CheckPtr, ctypes.c_size_t, ctypes.POINTER(_Failure)],
-    ctypes.c_bool,
-)
-_declare("checksig_match_count", [_CheckPtr], ctypes.c_size_t)
-_declare(
-    "checksig_match_at",
-    [_CheckPtr, ctypes.c_size_t, ctypes.POINTER(_Match)],
-    ctypes.c_bool,
-)
-_declare("checksig_check_free", [_CheckPtr], None)
-_declare("checksig_create_start", [ctypes.c_char_p, ctypes.POINTER(_Options)], _CheckPtr)
-# Static string owned by the library: c_char_p copies it, and nothing is to be freed.
-_declare("checksig_version", [], ctypes.c_char_p)
 
 #: The library's version (one version number: Cargo.toml's).
-__version__: str = (_lib.checksig_version() or b"").decode("ascii")
+__version__: str = _version() or ""
 
 # ---------------------------------------------------------------------------------------
 # The Python API
@@ -370,27 +462,24 @@ def _path_bytes(value: PathArg, what: str) -> bytes:
     return encoded
 
 
-def _message(handle: Any) -> Optional[str]:
-    """The handle's message (decoded with os.fsdecode), freed before returning."""
-    pointer = _lib.checksig_get_message(handle)
-    if not pointer:
-        return None
-    try:
-        return os.fsdecode(ctypes.string_at(pointer))
-    finally:
-        _lib.checksig_free(pointer)
+# checksig_get_status, declared twice: a check that cannot run raises ManifestError, a
+# manifest creation that fails ChecksigError.
+_check_status = _declare("checksig_get_status", [_JobPtr], ctypes.c_int, _status_of(ManifestError))
+_create_status = _declare(
+    "checksig_get_status", [_JobPtr], ctypes.c_int, _status_of(ChecksigError)
+)
 
 
-def _progress(handle: Any) -> Progress:
+def _progress(job: Any) -> Progress:
     snapshot = _Progress()
-    _lib.checksig_get_progress(handle, ctypes.byref(snapshot))
+    _get_progress(job, ctypes.byref(snapshot))
     return Progress(
         snapshot.files_done, snapshot.files_total, snapshot.bytes_done, snapshot.bytes_total
     )
 
 
 def _failure(raw: _Failure) -> Failure:
-    # Borrowed from the handle: c_char_p copies the bytes (the library strips NULs, so
+    # Borrowed from the job: c_char_p copies the bytes (the library strips NULs, so
     # they are exactly path_len long).
     path_bytes = (raw.path or b"")[: raw.path_len]
     actual = raw.actual_hex.decode("ascii")
@@ -398,25 +487,25 @@ def _failure(raw: _Failure) -> Failure:
         path=os.fsdecode(path_bytes),
         path_bytes=path_bytes,
         line=int(raw.line),
-        reason=_REASONS.get(raw.reason, f"unknown reason {raw.reason}"),
+        reason=_reason_name(raw.reason) or f"unknown reason {raw.reason}",
         detail=os.fsdecode(raw.detail or b""),
         expected=raw.expected_hex.decode("ascii"),
         actual=actual or None,
     )
 
 
-def _report(handle: Any, status: int) -> Report:
+def _report(job: Any, status: int) -> Report:
     counts = _Counts()
-    _lib.checksig_get_counts(handle, ctypes.byref(counts))
+    _get_counts(job, ctypes.byref(counts))
     failures = []
     raw = _Failure()
-    for index in range(_lib.checksig_failure_count(handle)):
-        if _lib.checksig_failure_at(handle, index, ctypes.byref(raw)):
+    for index in range(_failure_count(job)):
+        if _failure_at(job, index, ctypes.byref(raw)):
             failures.append(_failure(raw))
     matches = []
     raw_match = _Match()
-    for index in range(_lib.checksig_match_count(handle)):
-        if _lib.checksig_match_at(handle, index, ctypes.byref(raw_match)):
+    for index in range(_match_count(job)):
+        if _match_at(job, index, ctypes.byref(raw_match)):
             path_bytes = (raw_match.path or b"")[: raw_match.path_len]
             matches.append(Match(os.fsdecode(path_bytes), path_bytes, int(raw_match.line)))
     return Report(
@@ -427,7 +516,7 @@ def _report(handle: Any, status: int) -> Report:
         failed=int(counts.failed),
         skipped=int(counts.skipped),
         failures=failures,
-        message=_message(handle),
+        message=_get_message(job),
     )
 
 
@@ -448,8 +537,8 @@ def _algorithm_code(algorithm: Optional[str]) -> int:
         return 0
     if not isinstance(algorithm, str):
         raise TypeError(f"algorithm must be a str or None, not {algorithm!r}")
-    code = ALGORITHMS.get(algorithm.lower().replace("-", ""))
-    if code is None:
+    code = _algorithm_from_name(algorithm.encode("utf-8", "replace"))
+    if not code:
         raise ValueError(f"unknown algorithm {algorithm!r}: use one of {', '.join(ALGORITHMS)}")
     return code
 
@@ -473,22 +562,22 @@ def _options(
 
 def _run(start: Any, root: bytes, options: _Options,
          progress: Optional[Callable[[Progress], Any]]) -> Any:
-    """Starts a handle with ``start``, waits for it in 100 ms slices (calling
-    ``progress`` between them), and returns it finished. Any exception, Ctrl-C
-    included, cancels it first. The caller frees the handle."""
-    handle = start(root, ctypes.byref(options))
+    """Starts a job with ``start``, waits for it in 100 ms slices (calling ``progress``
+    between them), and returns it finished. Any exception, Ctrl-C included, cancels it
+    first. The caller frees the job."""
+    job = start(root, ctypes.byref(options))
     try:
         # Slices of 100 ms: ctypes releases the GIL during each wait, and a Ctrl-C
         # arriving meanwhile is raised as KeyboardInterrupt as soon as it returns.
-        while not _lib.checksig_wait(handle, _WAIT_SLICE_MS):
+        while not _wait(job, _WAIT_SLICE_MS):
             if progress is not None:
-                progress(_progress(handle))
+                progress(_progress(job))
     except BaseException:
-        _lib.checksig_cancel(handle)
-        _lib.checksig_wait(handle, -1)
-        _lib.checksig_check_free(handle)
+        _cancel(job)
+        _wait(job, -1)
+        _job_free(job)
         raise
-    return handle
+    return job
 
 
 def check(
@@ -532,20 +621,14 @@ def check(
     """
     root = _path_bytes(root_dir, "root_dir")
     options = _options(manifest, jobs, algorithm, ignore_missing, list_matches)
-    handle = _run(_lib.checksig_start, root, options, progress)
+    job = _run(_start, root, options, progress)
     try:
-        status = _lib.checksig_get_status(handle)
-        if status in (_OK, _FAILED):
-            report = _report(handle, status)
-            if progress is not None:
-                progress(_progress(handle))
-            return report
-        message = _message(handle) or "check failed"
-        if status == _CANCELLED:
-            raise CancelledError(message)
-        raise ManifestError(message)
+        report = _report(job, _check_status(job))
+        if progress is not None:
+            progress(_progress(job))
+        return report
     finally:
-        _lib.checksig_check_free(handle)
+        _job_free(job)
 
 
 class Created(NamedTuple):
@@ -595,26 +678,20 @@ def create(
     """
     root = _path_bytes(root_dir, "root_dir")
     options = _options(manifest, jobs, algorithm)
-    handle = _run(_lib.checksig_create_start, root, options, progress)
+    job = _run(_create_start, root, options, progress)
     try:
-        status = _lib.checksig_get_status(handle)
-        if status == _OK:
-            counts = _Counts()
-            _lib.checksig_get_counts(handle, ctypes.byref(counts))
-            if progress is not None:
-                progress(_progress(handle))
-            name = manifest if manifest is not None else f"{algorithm.lower().replace('-', '')}sum.txt"
-            return Created(
-                manifest=os.fsdecode(os.path.join(root, os.fsencode(name))),
-                files=int(counts.entries),
-                skipped=int(counts.skipped),
-            )
-        message = _message(handle) or "create failed"
-        if status == _CANCELLED:
-            raise CancelledError(message)
-        raise ChecksigError(message)
+        _create_status(job)
+        created = _Created()
+        _get_created(job, ctypes.byref(created))
+        if progress is not None:
+            progress(_progress(job))
+        return Created(
+            manifest=_get_manifest_path(job) or "",
+            files=int(created.files),
+            skipped=int(created.skipped),
+        )
     finally:
-        _lib.checksig_check_free(handle)
+        _job_free(job)
 
 
 def check_signatures(root_dir: PathArg) -> None:
@@ -650,13 +727,9 @@ def _write(stream: TextIO, text: str) -> None:
     buffer.flush()
 
 
-def _display_name(path: str) -> str:
-    """A path for one output line, escaped as ``sha1sum -c`` does: a name holding a
-    backslash or line break gets a leading ``\\`` and those characters escaped."""
-    if "\\" in path or "\n" in path or "\r" in path:
-        escaped = path.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
-        return "\\" + escaped
-    return path
+def _shown(path: bytes) -> str:
+    """A path as ``sha1sum -c`` shows it on a verdict line (the library escapes it)."""
+    return os.fsdecode(_display_name(path, len(path)) or b"")
 
 
 def _human_bytes(count: int) -> str:
@@ -782,11 +855,80 @@ class _Watcher:
             self._bar = None
 
 
+def _create_one(directory: str, args: "argparse.Namespace", watcher: _Watcher) -> None:
+    """``--create`` for one DIR: writes its manifest and says so."""
+    created = create(
+        directory,
+        algorithm=args.algorithm or "sha1",
+        manifest=args.manifest,
+        jobs=args.jobs,
+        progress=watcher,
+    )
+    if not (args.quiet or args.status):
+        skipped = f", {created.skipped} skipped" if created.skipped else ""
+        _write(
+            sys.stdout,
+            f"{directory}: wrote {created.manifest} ({created.files} files{skipped})",
+        )
+
+
+def _check_one(directory: str, args: "argparse.Namespace", watcher: _Watcher) -> int:
+    """Checks one DIR and prints its verdicts; the exit status it calls for."""
+    show = not (args.quiet or args.status)
+    report = check(
+        directory,
+        manifest=args.manifest,
+        algorithm=args.algorithm,
+        jobs=args.jobs,
+        ignore_missing=args.ignore_missing,
+        progress=watcher,
+        list_matches=show,
+    )
+    watcher.close()
+    if not args.status:
+        _print_verdicts(report)
+    if show:
+        _write(sys.stdout, _summary(directory, report))
+    return 0 if report.ok else 1
+
+
+def _print_verdicts(report: Report) -> None:
+    """Every entry in manifest order, as ``sha1sum -c`` prints them: ``path: OK`` (only
+    when matches were listed) and ``path: FAILED (reason)``."""
+    verdicts = [
+        (f.line, f"{_shown(f.path_bytes)}: FAILED ({f.reason_text})") for f in report.failures
+    ]
+    verdicts += [(m.line, f"{_shown(m.path_bytes)}: OK") for m in report.matches]
+    for _, verdict in sorted(verdicts, key=lambda pair: pair[0]):
+        _write(sys.stdout, verdict)
+
+
+def _summary(directory: str, report: Report) -> str:
+    """``DIR: OK (N files)`` or ``DIR: F of N entries FAILED``."""
+    if not report.ok:
+        return f"{directory}: {report.failed} of {report.entries} entries FAILED"
+    files = "file" if report.matched == 1 else "files"
+    skipped = f", {report.skipped} missing skipped" if report.skipped else ""
+    return f"{directory}: OK ({report.matched} {files}{skipped})"
+
+
+def _interrupted(watcher: Optional[_Watcher]) -> int:
+    """Ctrl-C: says how far the run got; exit status 130."""
+    last = watcher.last if watcher is not None else Progress(0, 0, 0, 0)
+    if watcher is not None:
+        watcher.close()
+    _write(
+        sys.stderr,
+        f"checksig: interrupted after {last.files_done} of {last.files_total} files "
+        f"({_human_bytes(last.bytes_done)} of {_human_bytes(last.bytes_total)})",
+    )
+    return 130
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """The ``checksig`` command; returns the exit status."""
     args = _parser().parse_args(argv)
-    show = not (args.quiet or args.status)
-    show_bar = show and sys.stderr.isatty()
+    show_bar = not (args.quiet or args.status) and sys.stderr.isatty()
     status = 0
     watcher: Optional[_Watcher] = None
     try:
@@ -794,29 +936,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             watcher = _Watcher(directory, show_bar)
             try:
                 if args.create:
-                    created = create(
-                        directory,
-                        algorithm=args.algorithm or "sha1",
-                        manifest=args.manifest,
-                        jobs=args.jobs,
-                        progress=watcher,
-                    )
-                    if show:
-                        skipped = f", {created.skipped} skipped" if created.skipped else ""
-                        _write(
-                            sys.stdout,
-                            f"{directory}: wrote {created.manifest} ({created.files} files{skipped})",
-                        )
-                    continue
-                report = check(
-                    directory,
-                    manifest=args.manifest,
-                    algorithm=args.algorithm,
-                    jobs=args.jobs,
-                    ignore_missing=args.ignore_missing,
-                    progress=watcher,
-                    list_matches=show,
-                )
+                    _create_one(directory, args, watcher)
+                else:
+                    status = max(status, _check_one(directory, args, watcher))
             except ChecksigError as error:
                 watcher.close()
                 if not args.status:
@@ -824,41 +946,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 # A manifest that cannot be used is a usage-level error (2); a manifest
                 # that could not be written is a failure of the run (1).
                 status = max(status, 1 if args.create else 2)
-                continue
             finally:
                 watcher.close()
-            if not report.ok:
-                status = max(status, 1)
-            if args.status:
-                continue
-            # Every entry in manifest order, as `sha1sum -c` prints them: `path: OK`
-            # (not under --quiet) and `path: FAILED (reason)`.
-            verdicts = [(f.line, f"{_display_name(f.path)}: FAILED ({f.reason_text})")
-                        for f in report.failures]
-            verdicts += [(m.line, f"{_display_name(m.path)}: OK") for m in report.matches]
-            for _, verdict in sorted(verdicts, key=lambda pair: pair[0]):
-                _write(sys.stdout, verdict)
-            if not show:
-                continue
-            if report.ok:
-                files = "file" if report.matched == 1 else "files"
-                skipped = f", {report.skipped} missing skipped" if report.skipped else ""
-                _write(sys.stdout, f"{directory}: OK ({report.matched} {files}{skipped})")
-            else:
-                _write(
-                    sys.stdout,
-                    f"{directory}: {report.failed} of {report.entries} entries FAILED",
-                )
     except KeyboardInterrupt:
-        last = watcher.last if watcher is not None else Progress(0, 0, 0, 0)
-        if watcher is not None:
-            watcher.close()
-        _write(
-            sys.stderr,
-            f"checksig: interrupted after {last.files_done} of {last.files_total} files "
-            f"({_human_bytes(last.bytes_done)} of {_human_bytes(last.bytes_total)})",
-        )
-        return 130
+        return _interrupted(watcher)
     return status
 
 

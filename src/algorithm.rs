@@ -5,6 +5,7 @@
 //! chosen-prefix one in 2020). SHA-256 and SHA-512 do. All three come from RustCrypto,
 //! which uses the CPU's SHA instructions where present.
 
+use std::ffi::CStr;
 use std::fmt;
 
 use sha1::Digest as _;
@@ -44,19 +45,30 @@ impl Algorithm {
 
     /// The lower-case name used by the APIs: `sha1`, `sha256`, `sha512`.
     pub fn name(self) -> &'static str {
+        self.c_name().to_str().expect("names are ASCII")
+    }
+
+    /// [`Algorithm::name`] as a C string: the one table of names, which the C ABI
+    /// hands out too.
+    pub fn c_name(self) -> &'static CStr {
         match self {
-            Algorithm::Sha1 => "sha1",
-            Algorithm::Sha256 => "sha256",
-            Algorithm::Sha512 => "sha512",
+            Algorithm::Sha1 => c"sha1",
+            Algorithm::Sha256 => c"sha256",
+            Algorithm::Sha512 => c"sha512",
         }
     }
 
     /// The manifest looked for or written when the caller names none.
     pub fn default_manifest(self) -> &'static str {
+        self.c_default_manifest().to_str().expect("names are ASCII")
+    }
+
+    /// [`Algorithm::default_manifest`] as a C string.
+    pub fn c_default_manifest(self) -> &'static CStr {
         match self {
-            Algorithm::Sha1 => "sha1sum.txt",
-            Algorithm::Sha256 => "sha256sum.txt",
-            Algorithm::Sha512 => "sha512sum.txt",
+            Algorithm::Sha1 => c"sha1sum.txt",
+            Algorithm::Sha256 => c"sha256sum.txt",
+            Algorithm::Sha512 => c"sha512sum.txt",
         }
     }
 

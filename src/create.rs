@@ -25,12 +25,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::algorithm::Algorithm;
-use crate::ffi::RootDir;
-use crate::manifest::push_escaped;
+use crate::control::Control;
+use crate::os::{EntryKind, FileStat, RootDir};
 use crate::paths::{display_join, lexical_clean};
 use crate::pool::{FileNames, Outcome, Run};
 use crate::report::Error;
-use crate::verify::Control;
+use crate::text::{needs_escape, push_escaped};
 
 /// What a caller may choose when creating a manifest.
 #[derive(Debug, Clone)]
@@ -95,37 +95,8 @@ pub fn create_with(
         .ok()
         .and_then(|name| lexical_clean(name.as_os_str().as_bytes()).ok());
 
-    let mut walk = Walk::default();
-    walk.visit(root, Vec::new(), control)?;
-    walk.files
-        .retain(|name| Some(name) != manifest_name.as_ref());
-    walk.files.sort_unstable();
-    walk.skipped.sort_unstable();
-
-    let files = Names(&walk.files);
-    let run = Run {
-        root: &root_dir,
-        algorithm: options.algorithm,
-        jobs: options.jobs,
-        ignore_missing: false,
-        control,
-    };
-    let outcomes = run.size_and_hash(&files).ok_or(Error::Cancelled)?;
-
-    let mut contents = Vec::new();
-    let mut unreadable = Vec::new();
-    for (name, outcome) in walk.files.iter().zip(&outcomes) {
-        match outcome {
-            Outcome::Digest(digest) => write_line(&mut contents, &digest.to_hex(), name),
-            Outcome::Failed(reason) => {
-                unreadable.push((display_join(root_bytes, name), reason.clone()))
-            }
-            Outcome::Size(_) | Outcome::Skipped => unreachable!("every listed file is hashed"),
-        }
-    }
-    if !unreadable.is_empty() {
-        return Err(Error::Unreadable(unreadable));
-    }
+    let walk = list_tree(&root_dir, root_bytes, manifest_name.as_deref(), control)?;
+    let contents = manifest_contents(&root_dir, root_bytes, &walk, options, control)?;
     write_atomically(&manifest_path, &contents).map_err(|error| Error::Write {
         path: manifest_path.as_os_str().as_bytes().to_vec(),
         error,
@@ -138,52 +109,128 @@ pub fn create_with(
     })
 }
 
-/// The files found under the root, relative names as bytes.
+/// Every file under the root but the manifest `manifest_name` (relative to the root),
+/// sorted by name; and the entries skipped.
+fn list_tree(
+    root_dir: &RootDir,
+    root_bytes: &[u8],
+    manifest_name: Option<&[u8]>,
+    control: &Control,
+) -> Result<Walk, Error> {
+    let mut walk = Walk::default();
+    walk.visit(root_dir, b"", control)
+        .map_err(|error| match error {
+            // Directory names in messages are under the root, as written.
+            Error::ReadDir { path, error } => Error::ReadDir {
+                path: match path.is_empty() {
+                    true => root_bytes.to_vec(),
+                    false => display_join(root_bytes, &path),
+                },
+                error,
+            },
+            other => other,
+        })?;
+    walk.files
+        .retain(|(name, _)| Some(&name[..]) != manifest_name);
+    walk.files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    walk.skipped.sort_unstable();
+    Ok(walk)
+}
+
+/// The manifest's lines for the listed files, hashed by the pool; every file that
+/// cannot be hashed (or is not the file listed any more) is an error naming it.
+fn manifest_contents(
+    root_dir: &RootDir,
+    root_bytes: &[u8],
+    walk: &Walk,
+    options: &CreateOptions,
+    control: &Control,
+) -> Result<Vec<u8>, Error> {
+    let files = Names(&walk.files);
+    let run = Run {
+        root: root_dir,
+        algorithm: options.algorithm,
+        jobs: options.jobs,
+        ignore_missing: false,
+        control,
+    };
+    let outcomes = run.size_and_hash(&files).ok_or(Error::Cancelled)?;
+
+    let mut contents = Vec::new();
+    let mut unreadable = Vec::new();
+    for ((name, _), outcome) in walk.files.iter().zip(&outcomes) {
+        match outcome {
+            Outcome::Digest(digest) => write_line(&mut contents, &digest.to_hex(), name),
+            Outcome::Failed(reason) => {
+                unreadable.push((display_join(root_bytes, name), reason.clone()))
+            }
+            Outcome::Size(_) | Outcome::Skipped => unreachable!("every listed file is hashed"),
+        }
+    }
+    if !unreadable.is_empty() {
+        return Err(Error::Unreadable(unreadable));
+    }
+    Ok(contents)
+}
+
+/// The files found under the root: relative names as bytes, each with what `stat`
+/// said of it when it was listed.
 #[derive(Default)]
 struct Walk {
-    files: Vec<Vec<u8>>,
+    files: Vec<(Vec<u8>, FileStat)>,
     skipped: Vec<Vec<u8>>,
 }
 
 impl Walk {
-    /// Lists directory `prefix` (relative, empty for the root) of `root`, recursively.
-    fn visit(&mut self, root: &Path, prefix: Vec<u8>, control: &Control) -> Result<(), Error> {
+    /// Lists `dir` (named `prefix` under the root, empty for the root), recursively.
+    ///
+    /// By descriptor, not by path: each subdirectory is opened relative to its parent's
+    /// descriptor with `O_NOFOLLOW`, so a directory swapped for a symlink during the
+    /// walk is never entered, and a tree deeper than `PATH_MAX` is listed whole. One
+    /// descriptor is open per level of the directory being listed.
+    fn visit(&mut self, dir: &RootDir, prefix: &[u8], control: &Control) -> Result<(), Error> {
         if control.is_cancelled() {
             return Err(Error::Cancelled);
         }
-        let dir = root.join(std::ffi::OsStr::from_bytes(&prefix));
         let list_error = |error| Error::ReadDir {
-            path: dir.as_os_str().as_bytes().to_vec(),
+            path: prefix.to_vec(),
             error,
         };
-        for entry in fs::read_dir(&dir).map_err(list_error)? {
-            let entry = entry.map_err(list_error)?;
-            let mut name = prefix.clone();
+        for entry in dir.entries().map_err(list_error)? {
+            let mut name = prefix.to_vec();
             if !name.is_empty() {
                 name.push(b'/');
             }
-            name.extend_from_slice(entry.file_name().as_bytes());
-            // The entry's own type: symlinks are not followed here.
-            let file_type = entry.file_type().map_err(list_error)?;
-            // A symlink is listed when it leads to a regular file; one leading to a
-            // directory is not followed.
-            let is_file = file_type.is_file()
-                || (file_type.is_symlink()
-                    && fs::metadata(entry.path()).is_ok_and(|m| m.is_file()));
-            if file_type.is_dir() {
-                self.visit(root, name, control)?;
-            } else if is_file {
-                self.files.push(name);
-            } else {
-                self.skipped.push(name);
+            name.extend_from_slice(entry.name.to_bytes());
+            let kind = match entry.kind {
+                EntryKind::Unknown => dir.entry_kind(&entry.name).map_err(list_error)?,
+                kind => kind,
+            };
+            match kind {
+                EntryKind::Directory => {
+                    let subdirectory =
+                        dir.open_subdirectory(&entry.name)
+                            .map_err(|error| Error::ReadDir {
+                                path: name.clone(),
+                                error,
+                            })?;
+                    self.visit(&subdirectory, &name, control)?;
+                }
+                // A symlink is listed when it leads to a regular file; one leading to a
+                // directory is not followed.
+                EntryKind::RegularFile | EntryKind::Symlink => match dir.stat(&entry.name) {
+                    Ok(stat) if stat.is_regular => self.files.push((name, stat)),
+                    _ => self.skipped.push(name),
+                },
+                EntryKind::Special | EntryKind::Unknown => self.skipped.push(name),
             }
         }
         Ok(())
     }
 }
 
-/// The walked names, as the pool sees them.
-struct Names<'a>(&'a [Vec<u8>]);
+/// The walked files, as the pool sees them.
+struct Names<'a>(&'a [(Vec<u8>, FileStat)]);
 
 impl FileNames for Names<'_> {
     fn count(&self) -> usize {
@@ -192,16 +239,20 @@ impl FileNames for Names<'_> {
 
     fn c_name<'b>(&self, file: u32, buffer: &'b mut Vec<u8>) -> &'b CStr {
         buffer.clear();
-        buffer.extend_from_slice(&self.0[file as usize]);
+        buffer.extend_from_slice(&self.0[file as usize].0);
         buffer.push(0);
         CStr::from_bytes_with_nul(buffer).expect("directory entries hold no NUL byte")
+    }
+
+    fn listed(&self, file: u32) -> Option<FileStat> {
+        Some(self.0[file as usize].1)
     }
 }
 
 /// One line as GNU `sha1sum` writes it: `hex  name`, or, when the name holds a
 /// backslash, LF or CR, `\hex  escaped` with those escaped as `\\`, `\n`, `\r`.
 pub fn write_line(out: &mut Vec<u8>, hex: &str, name: &[u8]) {
-    let escape = name.iter().any(|&b| b == b'\\' || b == b'\n' || b == b'\r');
+    let escape = needs_escape(name);
     if escape {
         out.push(b'\\');
     }
@@ -253,6 +304,50 @@ fn write_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A directory swapped for a symlink to another tree between the walk and the
+    /// hashing: the files reached through the link are not the files listed, and the
+    /// creation fails naming them, instead of writing the other tree's digests.
+    #[test]
+    fn a_directory_swapped_for_a_symlink_after_the_walk_is_not_hashed() {
+        let base = std::env::temp_dir().join(format!("checksig-swap-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&base);
+        let (root, outside) = (base.join("root"), base.join("outside"));
+        fs::create_dir_all(root.join("sub")).unwrap();
+        fs::create_dir_all(&outside).unwrap();
+        fs::write(root.join("sub/a.txt"), b"inside").unwrap();
+        fs::write(root.join("top.txt"), b"top").unwrap();
+        fs::write(outside.join("a.txt"), b"SECRET").unwrap();
+
+        let root_dir = RootDir::open(&root).unwrap();
+        let control = Control::default();
+        let root_bytes = root.as_os_str().as_bytes();
+        let walk = list_tree(&root_dir, root_bytes, None, &control).unwrap();
+        let names: Vec<&[u8]> = walk.files.iter().map(|(n, _)| &n[..]).collect();
+        assert_eq!(names, [&b"sub/a.txt"[..], b"top.txt"]);
+
+        fs::rename(root.join("sub"), base.join("moved")).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("sub")).unwrap();
+        let result = manifest_contents(
+            &root_dir,
+            root_bytes,
+            &walk,
+            &CreateOptions::default(),
+            &control,
+        );
+        let _ = fs::remove_dir_all(&base);
+        match result {
+            Err(Error::Unreadable(files)) => {
+                assert_eq!(files.len(), 1);
+                assert!(files[0].0.ends_with(b"/sub/a.txt"));
+                assert_eq!(files[0].1.detail(), "replaced since the tree was listed");
+            }
+            other => panic!(
+                "{:?}",
+                other.map(|c| String::from_utf8_lossy(&c).into_owned())
+            ),
+        }
+    }
 
     #[test]
     fn lines_escaped_as_gnu_writes_them() {

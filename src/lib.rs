@@ -1,8 +1,9 @@
 //! checksig: verify a directory against its checksum manifest (`sha1sum.txt`,
 //! `sha256sum.txt`, `sha512sum.txt`), fast and safely, and write such manifests.
 //!
-//! The Rust API is the library; the C ABI ([`ffi`]) and the Python module wrap it and
-//! add no logic of their own.
+//! The Rust API is the library: [`check`] and [`create`] (with a [`Control`] to watch
+//! progress and cancel: [`check_with`], [`create_with`]). The C ABI ([`ffi`]) and the
+//! Python module wrap it and add no logic of their own.
 //!
 //! ```no_run
 //! use checksig::{check, Options};
@@ -13,21 +14,32 @@
 //! # Ok::<(), checksig::Error>(())
 //! ```
 //!
-//! Modules, one concern each: [`algorithm`] names the hashes, [`manifest`] parses,
-//! [`paths`] resolves names inside the root, [`verify`] checks, [`create`] writes
-//! manifests, `pool` is the worker pool both use, [`report`] holds the outcome and its
-//! messages, [`ffi`] is the C boundary (the only `unsafe` code).
+//! Modules, in layers, each using only those above it in this list:
+//! [`algorithm`] names the hashes; [`text`] escapes names and words errors; [`paths`]
+//! tells which names stay inside the root; `os` is the OS layer (the root directory,
+//! opening regular files, `stat`, listing directories by descriptor); [`control`]
+//! holds the cancel flag and progress; [`manifest`] parses; [`report`] holds outcomes
+//! and errors; `pool` is the worker pool; [`verify`] checks and [`create`] writes
+//! manifests; [`ffi`] is the C boundary. `unsafe` is allowed in `os` and `ffi` only.
+
+#![deny(unsafe_code)]
 
 pub mod algorithm;
+pub mod control;
 pub mod create;
+#[allow(unsafe_code)]
 pub mod ffi;
 pub mod manifest;
+#[allow(unsafe_code)]
+mod os;
 pub mod paths;
 mod pool;
 pub mod report;
+pub mod text;
 pub mod verify;
 
 pub use algorithm::{Algorithm, Digest};
+pub use control::{Control, Progress};
 pub use create::{create, create_with, CreateOptions, Created};
 pub use report::{Error, Failure, Match, Reason, Report};
-pub use verify::{check, check_with, Control, Options, Progress, DEFAULT_MANIFEST};
+pub use verify::{check, check_with, Options, DEFAULT_MANIFEST};

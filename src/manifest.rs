@@ -32,6 +32,7 @@ use std::fmt;
 use std::io::{self, BufRead, BufReader, Read};
 
 use crate::algorithm::{Algorithm, Digest, MAX_DIGEST_LEN};
+use crate::text::{os_reason, unescape_name, BadEscape};
 
 /// The longest manifest line accepted, in bytes. A name is at most `PATH_MAX` (4096)
 /// bytes, twice that escaped; anything far longer is garbage, and reading it line by
@@ -161,7 +162,7 @@ impl fmt::Display for ManifestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ManifestError::Io(e) => {
-                write!(f, "cannot read manifest: {}", crate::report::os_reason(e))
+                write!(f, "cannot read manifest: {}", os_reason(e))
             }
             ManifestError::BadLine {
                 line,
@@ -324,7 +325,7 @@ fn parse_line(
         }
     };
     let name = if escaped {
-        unescape_name(raw_name)?
+        unescape_name(raw_name).map_err(|BadEscape| LineError::BadEscape)?
     } else {
         raw_name.to_vec()
     };
@@ -421,40 +422,6 @@ fn trim_blanks_start(bytes: &[u8]) -> &[u8] {
         .position(|&b| !is_blank(b))
         .unwrap_or(bytes.len());
     &bytes[start..]
-}
-
-/// Undoes GNU's name escaping: `\\` → `\`, `\n` → LF, `\r` → CR. Anything else after a
-/// backslash, or a backslash at the end, is refused as GNU refuses it.
-fn unescape_name(raw: &[u8]) -> Result<Vec<u8>, LineError> {
-    let mut name = Vec::with_capacity(raw.len());
-    let mut bytes = raw.iter();
-    while let Some(&byte) = bytes.next() {
-        if byte != b'\\' {
-            name.push(byte);
-            continue;
-        }
-        name.push(match bytes.next() {
-            Some(b'\\') => b'\\',
-            Some(b'n') => b'\n',
-            Some(b'r') => b'\r',
-            _ => return Err(LineError::BadEscape),
-        });
-    }
-    Ok(name)
-}
-
-/// GNU's name escaping, the inverse of `unescape_name`: `\` → `\\`, LF → `\n`,
-/// CR → `\r`, appended to `out`. Writers of manifest lines and of messages (where a
-/// path must stay on one line) share it.
-pub fn push_escaped(out: &mut Vec<u8>, name: &[u8]) {
-    for &byte in name {
-        match byte {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            other => out.push(other),
-        }
-    }
 }
 
 fn decode_digest(hex_digest: &[u8], algorithm: Algorithm) -> Result<Digest, LineError> {

@@ -30,9 +30,13 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Receiver, Sender, TryRecvError};
 
 use crate::algorithm::{Algorithm, Digest, Hasher};
-use crate::ffi::RootDir;
-use crate::report::{os_reason, Reason};
-use crate::verify::Control;
+use crate::control::Control;
+use crate::os::{FileStat, OpenError, RootDir};
+use crate::report::Reason;
+use crate::text::os_reason;
+
+/// The read error of a file that is not the one a walk of the tree listed.
+const REPLACED: &str = "replaced since the tree was listed";
 
 /// Size of each worker's read buffer: large enough that per-read overhead vanishes on
 /// big files, small enough to stay in L2 while it is hashed.
@@ -69,6 +73,14 @@ pub(crate) trait FileNames: Sync {
     /// File `file`'s name relative to the root, NUL-terminated in `buffer` (reused, so
     /// no allocation per file).
     fn c_name<'b>(&self, file: u32, buffer: &'b mut Vec<u8>) -> &'b CStr;
+
+    /// What a walk of the tree already learned of file `file`: its size, so it is not
+    /// `stat`ed again, and which file it is, so that a file replaced since (a directory
+    /// of its path swapped for a symlink to another tree, say) fails instead of
+    /// being hashed in its place. `None` for names from a manifest.
+    fn listed(&self, _file: u32) -> Option<FileStat> {
+        None
+    }
 }
 
 /// One run of the pool over a list of files: where, how, and who watches.
@@ -179,7 +191,12 @@ fn size_files(
                         }
                         for (offset, slot) in slots.iter_mut().enumerate() {
                             let file = (batch * SIZE_BATCH + offset) as u32;
-                            *slot = size_file(root, files.c_name(file, &mut name), ignore_missing);
+                            *slot = match files.listed(file) {
+                                Some(stat) => Outcome::Size(stat.len),
+                                None => {
+                                    size_file(root, files.c_name(file, &mut name), ignore_missing)
+                                }
+                            };
                         }
                     }
                 })
@@ -257,9 +274,17 @@ fn hash_files(
                             if control.is_cancelled() {
                                 return;
                             }
+                            let listed = files.listed(*file);
                             let name = files.c_name(*file, &mut name);
-                            let hashed =
-                                hash_file(root, name, algorithm, &mut buffer, workers, control);
+                            let hashed = hash_file(
+                                root,
+                                name,
+                                listed,
+                                algorithm,
+                                &mut buffer,
+                                workers,
+                                control,
+                            );
                             **slot = match hashed {
                                 Ok(digest) => Outcome::Digest(digest),
                                 Err(reason) => Outcome::Failed(reason),
@@ -311,40 +336,26 @@ fn batch_lens(order: &[Job]) -> Vec<usize> {
     lens
 }
 
-/// Why a name could not be opened as a regular file.
-pub(crate) enum OpenError {
-    Io(io::Error),
-    NotRegular,
-}
-
-/// Opens `name` under the root (or an absolute `name`) for reading, only if it is a
-/// regular file, and never blocking: with `O_NONBLOCK` a FIFO opens at once, and the
-/// type is then checked on the open descriptor, not on the name, which could have been
-/// swapped for a FIFO or a device since it was sized. Returns the file and its size.
-/// Listed files and the manifest are opened through it alike.
-pub(crate) fn open_regular(root: &RootDir, name: &CStr) -> Result<(File, u64), OpenError> {
-    let file = root.open_file(name).map_err(OpenError::Io)?;
-    let metadata = file.metadata().map_err(OpenError::Io)?;
-    if !metadata.is_file() {
-        return Err(OpenError::NotRegular);
-    }
-    Ok((file, metadata.len()))
-}
-
 /// The digest of the file `name` under the root. Whatever is read now is hashed; a
-/// file removed since it was sized fails as missing.
+/// file removed since it was sized fails as missing, and one that is not the `listed`
+/// file any more fails as replaced.
 fn hash_file(
     root: &RootDir,
     name: &CStr,
+    listed: Option<FileStat>,
     algorithm: Algorithm,
     buffer: &mut [u8],
     workers: &Workers,
     control: &Control,
 ) -> Result<Digest, Reason> {
-    let (file, len) = open_regular(root, name).map_err(|error| match error {
+    let (file, stat) = root.open_regular(name).map_err(|error| match error {
         OpenError::Io(error) => reason_for(&error),
         OpenError::NotRegular => Reason::NotRegularFile,
     })?;
+    if listed.is_some_and(|listed| (listed.dev, listed.ino) != (stat.dev, stat.ino)) {
+        return Err(Reason::ReadError(REPLACED.into()));
+    }
+    let len = stat.len;
     let hashed = if len >= ALTERNATE_MIN_LEN && workers.borrow_core() {
         let hashed = hash_alternating(&file, algorithm, control);
         workers.return_core();

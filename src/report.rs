@@ -4,11 +4,13 @@
 //! Every failure reads `"<path>" - <reason>`, one per line, in manifest order; the
 //! mismatch line is exactly the Go library's (`"<root_dir>/<name>" - mismatch`).
 
+use std::ffi::CStr;
 use std::fmt;
 use std::io;
 
 use crate::algorithm::Digest;
-use crate::manifest::{push_escaped, ManifestError};
+use crate::manifest::ManifestError;
+use crate::text::{os_reason, quote_path};
 
 /// Why one manifest entry failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,26 +28,39 @@ pub enum Reason {
 }
 
 impl Reason {
-    /// A stable number per kind, the C ABI's `checksig_reason`.
-    pub fn code(&self) -> u32 {
+    /// The reason's words without the OS's detail: `mismatch`, `no such file`, `not a
+    /// regular file`, `outside the root directory`, `read error`. The one table of
+    /// them: the C ABI hands them out (`checksig_reason_name`).
+    pub fn word(&self) -> &'static str {
+        self.c_word().to_str().expect("the words are ASCII")
+    }
+
+    /// [`Reason::word`] as a C string, for the C ABI.
+    pub fn c_word(&self) -> &'static CStr {
         match self {
-            Reason::Mismatch => 1,
-            Reason::NoSuchFile => 2,
-            Reason::NotRegularFile => 3,
-            Reason::OutsideRoot => 4,
-            Reason::ReadError(_) => 5,
+            Reason::Mismatch => c"mismatch",
+            Reason::NoSuchFile => c"no such file",
+            Reason::NotRegularFile => c"not a regular file",
+            Reason::OutsideRoot => c"outside the root directory",
+            Reason::ReadError(_) => c"read error",
+        }
+    }
+
+    /// The OS's words for a read error, else "".
+    pub fn detail(&self) -> &str {
+        match self {
+            Reason::ReadError(why) => why,
+            _ => "",
         }
     }
 }
 
 impl fmt::Display for Reason {
+    /// `mismatch`, ..., `read error: <the OS's words>`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Reason::Mismatch => f.write_str("mismatch"),
-            Reason::NoSuchFile => f.write_str("no such file"),
-            Reason::NotRegularFile => f.write_str("not a regular file"),
-            Reason::OutsideRoot => f.write_str("outside the root directory"),
             Reason::ReadError(why) => write!(f, "read error: {why}"),
+            other => f.write_str(other.word()),
         }
     }
 }
@@ -194,30 +209,6 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// The OS's words for an I/O error, without Rust's ` (os error N)` suffix.
-pub fn os_reason(error: &io::Error) -> String {
-    let text = error.to_string();
-    match text.find(" (os error ") {
-        Some(cut) => text[..cut].to_string(),
-        None => text,
-    }
-}
-
-/// `"path"`. A path holding a line break would split the one-failure-per-line message,
-/// so such a path is escaped as GNU escapes names (`\\`, `\n`, `\r`); any other path is
-/// shown byte for byte, as the Go library did.
-pub fn quote_path(path: &[u8]) -> Vec<u8> {
-    let mut quoted = Vec::with_capacity(path.len() + 2);
-    quoted.push(b'"');
-    if path.iter().any(|&b| b == b'\n' || b == b'\r') {
-        push_escaped(&mut quoted, path);
-    } else {
-        quoted.extend_from_slice(path);
-    }
-    quoted.push(b'"');
-    quoted
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,11 +251,5 @@ mod tests {
             };
             assert_eq!(failure.message(), *expected);
         }
-    }
-
-    #[test]
-    fn os_reason_drops_the_error_number() {
-        let error = io::Error::from_raw_os_error(libc::ENOENT);
-        assert_eq!(os_reason(&error), "No such file or directory");
     }
 }

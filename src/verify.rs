@@ -15,13 +15,13 @@ use std::io;
 use std::num::NonZeroUsize;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::algorithm::Algorithm;
-use crate::ffi::RootDir;
+use crate::control::Control;
 use crate::manifest::{read_manifest, Entry, Manifest, ManifestError};
+use crate::os::{OpenError, RootDir};
 use crate::paths::{display_join, lookup_name};
-use crate::pool::{open_regular, FileNames, OpenError, Outcome, Run};
+use crate::pool::{FileNames, Outcome, Run};
 use crate::report::{Error, Failure, Match, Reason, Report};
 
 /// The manifest looked for when the caller names neither a manifest nor an algorithm.
@@ -48,53 +48,6 @@ pub struct Options {
     /// file (`name: OK`). Off by default: a million-line manifest would keep a million
     /// paths.
     pub list_matches: bool,
-}
-
-/// Shared between a running check and whoever watches it: progress counters and the
-/// cancel flag. Every field is an atomic so another thread may read or set it at any
-/// time without locking the workers.
-#[derive(Debug, Default)]
-pub struct Control {
-    /// Set to stop: workers look at it between files and between reads.
-    pub(crate) cancel: AtomicBool,
-    /// Files (after grouping duplicate names) whose outcome is known.
-    pub(crate) files_done: AtomicU64,
-    /// Files to check; known once the manifest is read (or the tree walked).
-    pub(crate) files_total: AtomicU64,
-    /// Bytes hashed so far.
-    pub(crate) bytes_done: AtomicU64,
-    /// Bytes of all regular files listed; known once every file has been sized.
-    pub(crate) bytes_total: AtomicU64,
-}
-
-/// A snapshot of a check's progress.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Progress {
-    pub files_done: u64,
-    pub files_total: u64,
-    pub bytes_done: u64,
-    pub bytes_total: u64,
-}
-
-impl Control {
-    /// Asks the check to stop as soon as it can; it then returns `Error::Cancelled`.
-    pub fn cancel(&self) {
-        self.cancel.store(true, Ordering::Relaxed);
-    }
-
-    pub fn is_cancelled(&self) -> bool {
-        self.cancel.load(Ordering::Relaxed)
-    }
-
-    /// The counters now. Each is read on its own, so `done <= total` may lag by a file.
-    pub fn progress(&self) -> Progress {
-        Progress {
-            files_done: self.files_done.load(Ordering::Relaxed),
-            files_total: self.files_total.load(Ordering::Relaxed),
-            bytes_done: self.bytes_done.load(Ordering::Relaxed),
-            bytes_total: self.bytes_total.load(Ordering::Relaxed),
-        }
-    }
 }
 
 /// Checks `root` against its manifest with default options.
@@ -164,7 +117,7 @@ fn open_manifest(root: &RootDir, name: &Path) -> io::Result<File> {
             io::Error::new(io::ErrorKind::InvalidInput, "the name holds a NUL byte")
         })?,
     };
-    match open_regular(root, &name) {
+    match root.open_regular(&name) {
         Ok((file, _)) => Ok(file),
         Err(OpenError::Io(error)) => Err(error),
         Err(OpenError::NotRegular) => Err(io::Error::other("not a regular file")),

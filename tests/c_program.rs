@@ -88,7 +88,10 @@ fn c_program_under_valgrind() {
         } else {
             Command::new(&program)
         };
+        // Cargo's LD_LIBRARY_PATH may name an older copy of the library (target/debug)
+        // before the rpath's fresh one: only the rpath counts here.
         let output = command
+            .env_remove("LD_LIBRARY_PATH")
             .args([good.path(), bad.path()])
             .arg(&expected)
             .arg(mode)

@@ -266,3 +266,82 @@ fn a_manifest_elsewhere_and_a_missing_root() {
         .to_string()
         .ends_with("cannot open root directory: No such file or directory"));
 }
+
+/// A tree deeper than `PATH_MAX` (4096 bytes of path): listed by descriptor, hashed and
+/// checked one directory at a time, where a path would be too long for the kernel.
+#[test]
+fn a_tree_deeper_than_path_max_is_listed_and_checked() {
+    use rustix::fs::{mkdirat, openat, Mode, OFlags};
+    let dir = TempDir::new("deep");
+    let component = "d".repeat(200);
+    let levels = 25; // 25 x 201 bytes: over 5,000 bytes of path
+    let mut fd = openat(
+        rustix::fs::CWD,
+        dir.path(),
+        OFlags::DIRECTORY | OFlags::RDONLY,
+        Mode::empty(),
+    )
+    .unwrap();
+    for _ in 0..levels {
+        mkdirat(&fd, component.as_str(), Mode::from_raw_mode(0o755)).unwrap();
+        fd = openat(&fd, component.as_str(), OFlags::DIRECTORY, Mode::empty()).unwrap();
+    }
+    let file = openat(
+        &fd,
+        "bottom.txt",
+        OFlags::WRONLY | OFlags::CREATE,
+        Mode::from_raw_mode(0o644),
+    )
+    .unwrap();
+    rustix::io::write(&file, b"at the bottom\n").unwrap();
+    dir.write(b"top.txt", b"at the top\n");
+
+    let created = create(dir.path(), &CreateOptions::default()).unwrap();
+    assert_eq!(created.files, 2);
+    let manifest = std::fs::read(dir.join(b"sha1sum.txt")).unwrap();
+    let deep_name = format!("{}bottom.txt", format!("{component}/").repeat(levels));
+    assert!(deep_name.len() > 4096);
+    let expected = format!(
+        "{}  {deep_name}\n{}  top.txt\n",
+        common::sha1_hex(b"at the bottom\n"),
+        common::sha1_hex(b"at the top\n")
+    );
+    assert_eq!(String::from_utf8(manifest).unwrap(), expected);
+
+    let report = check(dir.path(), &Options::default()).unwrap();
+    assert!(report.is_ok(), "{:?}", report.message());
+    assert_eq!(report.matched, 2);
+
+    // The tree cannot be removed by path either: empty it from the bottom up.
+    let mut fds = vec![openat(
+        rustix::fs::CWD,
+        dir.path(),
+        OFlags::DIRECTORY,
+        Mode::empty(),
+    )
+    .unwrap()];
+    for _ in 0..levels {
+        let next = openat(
+            fds.last().unwrap(),
+            component.as_str(),
+            OFlags::DIRECTORY,
+            Mode::empty(),
+        )
+        .unwrap();
+        fds.push(next);
+    }
+    rustix::fs::unlinkat(
+        fds.last().unwrap(),
+        "bottom.txt",
+        rustix::fs::AtFlags::empty(),
+    )
+    .unwrap();
+    for level in (0..levels).rev() {
+        rustix::fs::unlinkat(
+            &fds[level],
+            component.as_str(),
+            rustix::fs::AtFlags::REMOVEDIR,
+        )
+        .unwrap();
+    }
+}

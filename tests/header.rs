@@ -1,6 +1,6 @@
 //! The committed C header must be exactly what cbindgen generates from the code, so
 //! C users never compile against a stale declaration. To refresh it after changing
-//! `src/ffi.rs`: `CHECKSIG_BLESS=1 cargo test --test header`.
+//! `src/ffi/`: `CHECKSIG_BLESS=1 cargo test --test header`.
 
 use std::path::Path;
 

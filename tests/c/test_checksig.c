@@ -57,7 +57,7 @@ static void test_handle(const char *bad) {
     checksig_options options;
     memset(&options, 0, sizeof options);
     options.jobs = 2;
-    checksig_check *check = checksig_start(bad, &options);
+    checksig_job *check = checksig_start(bad, &options);
     EXPECT(check != NULL);
     EXPECT(checksig_wait(check, -1));
     EXPECT(checksig_get_status(check) == CHECKSIG_FAILED);
@@ -85,7 +85,7 @@ static void test_handle(const char *bad) {
     EXPECT(message != NULL && strstr(message, " - mismatch") != NULL);
     checksig_free(message);
     EXPECT(checksig_match_count(check) == 0); /* not asked for */
-    checksig_check_free(check);
+    checksig_job_free(check);
 
     /* With list_matches, the nine matching entries in manifest order. */
     options.list_matches = true;
@@ -100,7 +100,7 @@ static void test_handle(const char *bad) {
         previous_line = match.line;
     }
     EXPECT(!checksig_match_at(check, 9, &match));
-    checksig_check_free(check);
+    checksig_job_free(check);
     options.list_matches = false;
 
     /* A manifest that does not exist: an error status and message, no report. */
@@ -112,12 +112,12 @@ static void test_handle(const char *bad) {
     message = checksig_get_message(check);
     EXPECT(message != NULL && strstr(message, "no-such-manifest.txt\" - cannot read manifest") != NULL);
     checksig_free(message);
-    checksig_check_free(check);
+    checksig_job_free(check);
 
     /* Freeing a handle straight away cancels and joins its check. */
     check = checksig_start(bad, NULL);
     checksig_cancel(check);
-    checksig_check_free(check);
+    checksig_job_free(check);
 
     /* NULL everywhere: no crash. */
     EXPECT(checksig_wait(NULL, 0));
@@ -129,9 +129,30 @@ static void test_handle(const char *bad) {
     message = checksig_get_message(NULL);
     EXPECT(message != NULL);
     checksig_free(message);
-    checksig_check_free(NULL);
+    checksig_job_free(NULL);
     checksig_free(NULL);
     EXPECT(strlen(checksig_version()) > 0);
+    EXPECT(checksig_get_manifest_path(NULL) == NULL);
+    EXPECT(!checksig_get_created(NULL, &(checksig_created){0}));
+}
+
+/* The names and numbers the library defines once, read back. */
+static void test_tables(void) {
+    EXPECT(strcmp(checksig_reason_name(CHECKSIG_REASON_MISMATCH), "mismatch") == 0);
+    EXPECT(strcmp(checksig_reason_name(CHECKSIG_REASON_READ_ERROR), "read error") == 0);
+    EXPECT(checksig_reason_name(0) == NULL && checksig_reason_name(99) == NULL);
+    EXPECT(strcmp(checksig_algorithm_name(CHECKSIG_ALGORITHM_SHA256), "sha256") == 0);
+    EXPECT(checksig_algorithm_name(CHECKSIG_ALGORITHM_AUTO) == NULL);
+    EXPECT(checksig_algorithm_from_name("SHA-512") == CHECKSIG_ALGORITHM_SHA512);
+    EXPECT(checksig_algorithm_from_name("md4") == CHECKSIG_ALGORITHM_AUTO);
+    EXPECT(checksig_algorithm_from_name(NULL) == CHECKSIG_ALGORITHM_AUTO);
+    EXPECT(checksig_algorithm_hex_len(CHECKSIG_ALGORITHM_SHA1) == 40);
+    EXPECT(strcmp(checksig_algorithm_default_manifest(CHECKSIG_ALGORITHM_AUTO), "sha1sum.txt") == 0);
+    EXPECT(checksig_hex_capacity() == CHECKSIG_HEX_CAPACITY);
+    char *shown = checksig_display_name("a\nb\\c", 5);
+    EXPECT(shown != NULL && strcmp(shown, "\\a\\nb\\\\c") == 0);
+    checksig_free(shown);
+    EXPECT(checksig_display_name(NULL, 3) == NULL);
 }
 
 /* Writes a SHA-256 manifest of `dir` under another name, then checks against it. */
@@ -144,13 +165,26 @@ static void test_create(const char *dir) {
     EXPECT(message == NULL);
     checksig_free(message);
 
-    checksig_check *check = checksig_start(dir, &options);
+    /* The same through a job: what was written, and where. */
+    checksig_job *creation = checksig_create_start(dir, &options);
+    EXPECT(checksig_wait(creation, -1));
+    EXPECT(checksig_get_status(creation) == CHECKSIG_OK);
+    checksig_created created;
+    EXPECT(checksig_get_created(creation, &created));
+    EXPECT(created.files == 11 && created.skipped == 0 && created.bytes > 0);
+    EXPECT(!checksig_get_counts(creation, &(checksig_counts){0}));
+    char *path = checksig_get_manifest_path(creation);
+    EXPECT(path != NULL && strstr(path, "created.sha256") != NULL);
+    checksig_free(path);
+    checksig_job_free(creation);
+
+    checksig_job *check = checksig_start(dir, &options);
     EXPECT(checksig_wait(check, -1));
     EXPECT(checksig_get_status(check) == CHECKSIG_OK);
     checksig_counts counts;
     EXPECT(checksig_get_counts(check, &counts));
     EXPECT(counts.entries == 11 && counts.matched == 11); /* 10 logs and sha1sum.txt */
-    checksig_check_free(check);
+    checksig_job_free(check);
 
     options.algorithm = 99;
     message = checksig_create(dir, &options);
@@ -167,7 +201,7 @@ static double seconds_now(void) {
 /* Cancels a check of a large data set from this thread while it runs: it must end
  * promptly as CANCELLED, with progress short of the totals, and leak nothing. */
 static void test_cancel(const char *big) {
-    checksig_check *check = checksig_start(big, NULL);
+    checksig_job *check = checksig_start(big, NULL);
     checksig_progress progress;
     memset(&progress, 0, sizeof progress);
     /* Wait until hashing has started (bytes_total is known and some bytes are done). */
@@ -188,7 +222,7 @@ static void test_cancel(const char *big) {
     char *message = checksig_get_message(check);
     EXPECT(message != NULL && strcmp(message, "cancelled") == 0);
     checksig_free(message);
-    checksig_check_free(check);
+    checksig_job_free(check);
 }
 
 int main(int argc, char **argv) {
@@ -200,6 +234,7 @@ int main(int argc, char **argv) {
     test_verify(argv[1], argv[2], argv[3], argv[4]);
     test_handle(argv[2]);
     test_create(argv[1]);
+    test_tables();
     test_cancel(argv[5]);
     if (failures != 0) {
         fprintf(stderr, "%d check(s) failed\n", failures);

@@ -522,6 +522,8 @@ int main(void) {
     FIELD(checksig_failure, line) FIELD(checksig_failure, reason)
     FIELD(checksig_failure, detail) FIELD(checksig_failure, expected_hex)
     FIELD(checksig_failure, actual_hex)
+    SIZE(checksig_created) FIELD(checksig_created, files) FIELD(checksig_created, bytes)
+    FIELD(checksig_created, skipped)
     printf("enum %zu\n", sizeof(enum checksig_reason));
     return 0;
 }
@@ -552,6 +554,7 @@ def test_structures_match_the_header(tmp_path):
         "checksig_counts": checksig._Counts,
         "checksig_failure": checksig._Failure,
         "checksig_match": checksig._Match,
+        "checksig_created": checksig._Created,
     }
     for line in output.splitlines():
         name, *numbers = line.split()
@@ -567,3 +570,16 @@ def test_structures_match_the_header(tmp_path):
     assert [f for f, _ in checksig._Failure._fields_] == [
         "path", "path_len", "line", "reason", "detail", "expected_hex", "actual_hex"
     ]
+
+
+def test_names_and_numbers_come_from_the_library():
+    """The module defines no table of its own: algorithms and reason words are the
+    library's, read through its lookup functions."""
+    assert checksig.ALGORITHMS == {"sha1": 1, "sha256": 2, "sha512": 3}
+    assert [checksig._reason_name(code) for code in range(1, 6)] == [
+        "mismatch", "no such file", "not a regular file", "outside the root directory",
+        "read error",
+    ]
+    assert checksig._reason_name(0) is None
+    assert checksig._shown(b"a\\b\n") == "\\a\\\\b\\n"
+    assert checksig._shown(b"plain \xff") == os.fsdecode(b"plain \xff")

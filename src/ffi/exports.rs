@@ -1,0 +1,545 @@
+//! The exported functions: each a thin wrapper over the Rust API ([`crate::verify`],
+//! [`crate::create`]) through the job ([`crate::ffi::job`]); no checking logic lives
+//! here.
+
+use std::ffi::{c_char, CStr, CString, OsStr};
+use std::num::NonZeroUsize;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::ptr;
+use std::time::Duration;
+
+use crate::algorithm::Algorithm;
+use crate::create::CreateOptions;
+use crate::ffi::boundary::{argument_bytes, guard, malloc_string, write_out};
+use crate::ffi::job::{checksig_job, Finished, Work};
+use crate::ffi::types::{
+    algorithm_code, algorithm_from_code, checksig_counts, checksig_created, checksig_failure,
+    checksig_match, checksig_options, checksig_progress, checksig_reason, checksig_status,
+    CHECKSIG_HEX_CAPACITY,
+};
+use crate::text::push_display_name;
+use crate::verify::Options;
+
+/// Borrows the job behind a pointer, or `None` for NULL.
+///
+/// # Safety
+/// `job` is NULL or a live job.
+unsafe fn live<'a>(job: *const checksig_job) -> Option<&'a checksig_job> {
+    job.as_ref()
+}
+
+/// Starts checking `root_dir` against its manifest on a background thread, and returns
+/// at once.
+///
+/// `root_dir`: a NUL-terminated path, bytes (need not be UTF-8); copied. NULL gives a
+/// job that has failed with `CHECKSIG_ERROR`. `options`: NULL for the defaults;
+/// copied.
+///
+/// Returns a job the caller owns and must release with `checksig_job_free` (which
+/// also cancels a job still running). Never NULL.
+///
+/// Thread safety: every function taking the job, except `checksig_job_free`, may be
+/// called from any thread at any time, also concurrently.
+///
+/// # Safety
+/// `root_dir` and `options.manifest` are NULL or valid NUL-terminated strings;
+/// `options` is NULL or points to a valid `checksig_options`.
+#[no_mangle]
+pub unsafe extern "C" fn checksig_start(
+    root_dir: *const c_char,
+    options: *const checksig_options,
+) -> *mut checksig_job {
+    start_job(root_dir, options, |options| {
+        let options = match options {
+            None => Ok(Options::default()),
+            Some(given) => options_from_c(given),
+        };
+        options.map(Work::Check)
+    })
+}
+
+/// Starts writing the manifest of `root_dir` on a background thread, and returns at
+/// once: every regular file under the root (and symlink to one), recursively, the
+/// manifest itself excluded, sorted by name, hashed in parallel, written in GNU's
+/// format (`hex  name`, escaped names) through a temporary file renamed into place.
+/// FIFOs, sockets, devices, dangling links and links to directories are skipped.
+///
+/// `options`: NULL for SHA-1 into "sha1sum.txt"; `manifest`, `jobs` and `algorithm`
+/// are used (AUTO is SHA-1), the rest ignored. Then as a check: wait, progress, cancel
+/// (nothing is written), status `CHECKSIG_OK` or `CHECKSIG_ERROR` with a message,
+/// `checksig_get_created` and `checksig_get_manifest_path` for what was written, and
+/// `checksig_job_free`.
+///
+/// # Safety
+/// As `checksig_start`.
+#[no_mangle]
+pub unsafe extern "C" fn checksig_create_start(
+    root_dir: *const c_char,
+    options: *const checksig_options,
+) -> *mut checksig_job {
+    start_job(root_dir, options, |options| {
+        let options = match options {
+            None => Ok(CreateOptions::default()),
+            Some(given) => options_from_c(given).map(|options| CreateOptions {
+                algorithm: options.algorithm.unwrap_or(Algorithm::Sha1),
+                manifest: options.manifest,
+                jobs: options.jobs,
+            }),
+        };
+        options.map(Work::Create)
+    })
+}
+
+/// What `checksig_start` and `checksig_create_start` share: the root and options read
+/// from C, the work started on its thread, and a job returned whatever happens (a
+/// panic gives a job that failed).
+///
+/// # Safety
+/// As `checksig_start`.
+unsafe fn start_job(
+    root_dir: *const c_char,
+    options: *const checksig_options,
+    work: impl FnOnce(Option<&checksig_options>) -> Result<Work, &'static str>,
+) -> *mut checksig_job {
+    let started = guard(None, || {
+        let root = argument_bytes(root_dir).map(|bytes| PathBuf::from(OsStr::from_bytes(bytes)));
+        Some(checksig_job::start(root, work(options.as_ref())))
+    });
+    let job =
+        started.unwrap_or_else(|| checksig_job::finished(Finished::error("panic while starting")));
+    Box::into_raw(Box::new(job))
+}
+
+/// # Safety
+/// As `checksig_start`.
+unsafe fn options_from_c(given: &checksig_options) -> Result<Options, &'static str> {
+    let algorithm = algorithm_from_code(given.algorithm).ok_or("unknown algorithm")?;
+    let mut options = Options {
+        algorithm,
+        jobs: NonZeroUsize::new(given.jobs),
+        ignore_missing: given.ignore_missing,
+        list_matches: given.list_matches,
+        ..Options::default()
+    };
+    if let Some(manifest) = argument_bytes(given.manifest) {
+        if manifest.is_empty() {
+            return Err("the manifest name is empty");
+        }
+        options.manifest = Some(PathBuf::from(OsStr::from_bytes(manifest)));
+    }
+    Ok(options)
+}
+
+/// Waits for the job to finish, at most `timeout_ms` milliseconds (negative: no
+/// limit). Returns true when it has finished (also for a NULL job), false on timeout.
+///
+/// Waiting in short slices lets a caller stay responsive: Python waits 100 ms at a time
+/// so Ctrl-C is handled promptly.
+///
+/// # Safety
+/// `job` is NULL or a live job.
+#[no_mangle]
+pub unsafe extern "C" fn checksig_wait(job: *const checksig_job, timeout_ms: i64) -> bool {
+    let Some(job) = live(job) else {
+        return true;
+    };
+    guard(true, || {
+        let timeout = u64::try_from(timeout_ms).ok().map(Duration::from_millis);
+        job.wait(timeout)
+    })
+}
+
+/// Asks the job to stop. Workers notice between files and between reads (every
+/// 256 KiB), so it ends within milliseconds; its status becomes `CHECKSIG_CANCELLED`
+/// unless it had already finished. NULL is ignored.
+///
+/// # Safety
+/// `job` is NULL or a live job.
+#[no_mangle]
+pub unsafe extern "C" fn checksig_cancel(job: *const checksig_job) {
+    if let Some(job) = live(job) {
+        guard((), || job.shared.control.cancel());
+    }
+}
+
+/// Writes the current progress into `*out`. Returns false (and writes nothing) when
+/// either pointer is NULL.
+///
+/// # Safety
+/// `job` is NULL or a live job; `out` is NULL or valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn checksig_get_progress(
+    job: *const checksig_job,
+    out: *mut checksig_progress,
+) -> bool {
+    let Some(job) = live(job) else {
+        return false;
+    };
+    write_out(out, || {
+        let progress = job.shared.control.progress();
+        Some(checksig_progress {
+            files_done: progress.files_done,
+            files_total: progress.files_total,
+            bytes_done: progress.bytes_done,
+            bytes_total: progress.bytes_total,
+        })
+    })
+}
+
+/// The job's status: `CHECKSIG_RUNNING` until it has finished. A NULL job is
+/// `CHECKSIG_ERROR`.
+///
+/// # Safety
+/// `job` is NULL or a live job.
+#[no_mangle]
+pub unsafe extern "C" fn checksig_get_status(job: *const checksig_job) -> checksig_status {
+    let Some(job) = live(job) else {
+        return checksig_status::CHECKSIG_ERROR;
+    };
+    guard(checksig_status::CHECKSIG_ERROR, || {
+        job.with_outcome(checksig_status::CHECKSIG_RUNNING, |f| f.status)
+    })
+}
+
+/// The job's message: NULL when every entry matched (or the manifest was written);
+/// otherwise every failure on its own line in manifest order (`"<path>" - <reason>`),
+/// or the one error that stopped the job. While running: "still running". NULL job:
+/// an error message.
+///
+/// The string is the caller's: release it with `checksig_free` (or libc `free`).
+///
+/// # Safety
+/// `job` is NULL or a live job.
+#[no_mangle]
+pub unsafe extern "C" fn checksig_get_message(job: *const checksig_job) -> *mut c_char {
+    let Some(job) = live(job) else {
+        return malloc_string(b"job is NULL");
+    };
+    let message = guard(Some(b"internal error: panic".to_vec()), || {
+        job.with_outcome(Some(b"still running".to_vec()), |f| f.message.clone())
+    });
+    message.map_or(ptr::null_mut(), |m| malloc_string(&m))
+}
+
+/// Writes the finished check's counts into `*out` (zeros when it could not run).
+/// Returns false (writing nothing) when a pointer is NULL, the job is still running,
+/// or it is a manifest creation (see `checksig_get_created`).
+///
+/// # Safety
+/// `job` is NULL or a live job; `out` is NULL or valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn checksig_get_counts(
+    job: *const checksig_job,
+    out: *mut checksig_counts,
+) -> bool {
+    let Some(job) = live(job) else {
+        return false;
+    };
+    write_out(out, || job.with_outcome(None, |f| f.counts))
+}
+
+/// Writes what a finished manifest creation wrote into `*out`. Returns false (writing
+/// nothing) when a pointer is NULL, the job is still running, is a check, or failed.
+///
+/// # Safety
+/// `job` is NULL or a live job; `out` is NULL or valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn checksig_get_created(
+    job: *const checksig_job,
+    out: *mut checksig_created,
+) -> bool {
+    let Some(job) = live(job) else {
+        return false;
+    };
+    write_out(out, || {
+        job.with_outcome(None, |f| f.created.as_ref().map(|(created, _)| *created))
+    })
+}
+
+/// The path of the manifest a finished creation wrote; NULL for a check, a running or
+/// failed job, or NULL. The string is the caller's: release it with `checksig_free`.
+///
+/// # Safety
+/// `job` is NULL or a live job.
+#[no_mangle]
+pub unsafe extern "C" fn checksig_get_manifest_path(job: *const checksig_job) -> *mut c_char {
+    let Some(job) = live(job) else {
+        return ptr::null_mut();
+    };
+    let path = guard(None, || {
+        job.with_outcome(None, |f| f.created.as_ref().map(|(_, path)| path.clone()))
+    });
+    path.map_or(ptr::null_mut(), |path| malloc_string(&path))
+}
+
+/// The number of failing entries of a finished check; 0 while running or for NULL.
+///
+/// # Safety
+/// `job` is NULL or a live job.
+#[no_mangle]
+pub unsafe extern "C" fn checksig_failure_count(job: *const checksig_job) -> usize {
+    let Some(job) = live(job) else {
+        return 0;
+    };
+    guard(0, || job.with_outcome(0, |f| f.failures.len()))
+}
+
+/// Writes failure number `index` (0-based, manifest order) into `*out`. Returns false
+/// (writing nothing) for a NULL pointer, a running job or an index out of range. The
+/// strings `*out` points to belong to the job and live until `checksig_job_free`.
+///
+/// # Safety
+/// `job` is NULL or a live job; `out` is NULL or valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn checksig_failure_at(
+    job: *const checksig_job,
+    index: usize,
+    out: *mut checksig_failure,
+) -> bool {
+    let Some(job) = live(job) else {
+        return false;
+    };
+    write_out(out, || {
+        job.with_outcome(None, |finished| {
+            finished.failures.get(index).map(|view| checksig_failure {
+                path: view.path.as_ptr(),
+                path_len: view.path.as_bytes().len(),
+                line: view.line,
+                reason: view.reason,
+                detail: view.detail.as_ptr(),
+                expected_hex: view.expected_hex,
+                actual_hex: view.actual_hex,
+            })
+        })
+    })
+}
+
+/// The number of matching entries kept (see `options.list_matches`); 0 while running,
+/// for NULL, or when matches were not asked for.
+///
+/// # Safety
+/// `job` is NULL or a live job.
+#[no_mangle]
+pub unsafe extern "C" fn checksig_match_count(job: *const checksig_job) -> usize {
+    let Some(job) = live(job) else {
+        return 0;
+    };
+    guard(0, || job.with_outcome(0, |f| f.matches.len()))
+}
+
+/// Writes matching entry number `index` (0-based, manifest order) into `*out`. Returns
+/// false (writing nothing) for a NULL pointer, a running job or an index out of
+/// range. The path belongs to the job and lives until `checksig_job_free`.
+///
+/// # Safety
+/// `job` is NULL or a live job; `out` is NULL or valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn checksig_match_at(
+    job: *const checksig_job,
+    index: usize,
+    out: *mut checksig_match,
+) -> bool {
+    let Some(job) = live(job) else {
+        return false;
+    };
+    write_out(out, || {
+        job.with_outcome(None, |finished| {
+            finished
+                .matches
+                .get(index)
+                .map(|(path, line)| checksig_match {
+                    path: path.as_ptr(),
+                    path_len: path.as_bytes().len(),
+                    line: *line,
+                })
+        })
+    })
+}
+
+/// Releases a job: cancels it if it is still running, waits for its thread to end,
+/// and frees everything, including the strings `checksig_failure_at` handed out. NULL
+/// is ignored. Call it once, when no other thread is using the job.
+///
+/// # Safety
+/// `job` is NULL or a live job, not used again afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn checksig_job_free(job: *mut checksig_job) {
+    if job.is_null() {
+        return;
+    }
+    let job = Box::from_raw(job);
+    guard((), || {
+        job.shared.control.cancel();
+        job.join();
+    });
+}
+
+/// Checks `root_dir` against `root_dir/sha1sum.txt` and waits for the result: the
+/// Go library's entry point, kept verbatim.
+///
+/// Returns NULL when every listed file matches. Otherwise a message the caller owns:
+/// every failing entry on its own line in manifest order, `"<root_dir>/<name>" -
+/// mismatch` (the Go text) or `"<path>" - <reason>`; or the one error that stopped the
+/// check (missing root, bad manifest line N, ...). A NULL `root_dir` gives an error
+/// message, not a crash.
+///
+/// Ownership: the message comes from libc `malloc`; release it with `checksig_free` or
+/// libc `free`.
+///
+/// Thread safety: reentrant; may be called from many threads at once.
+///
+/// # Safety
+/// `root_dir` is NULL or a valid NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn verify(root_dir: *const c_char) -> *mut c_char {
+    finish_with_message(checksig_start(root_dir, ptr::null()))
+}
+
+/// Waits for `job`, frees it, and returns its message (NULL on success): the
+/// synchronous calls `verify` and `checksig_create` are their job API and this.
+///
+/// # Safety
+/// `job` is a live job from `checksig_start` or `checksig_create_start`.
+unsafe fn finish_with_message(job: *mut checksig_job) -> *mut c_char {
+    checksig_wait(job, -1);
+    let message = checksig_get_message(job);
+    checksig_job_free(job);
+    message
+}
+
+/// Writes the manifest of `root_dir` and waits: `checksig_create_start`, then the
+/// result. Returns NULL on success, else the error message (the caller's: release it
+/// with `checksig_free` or libc `free`). Reentrant.
+///
+/// # Safety
+/// As `checksig_start`.
+#[no_mangle]
+pub unsafe extern "C" fn checksig_create(
+    root_dir: *const c_char,
+    options: *const checksig_options,
+) -> *mut c_char {
+    finish_with_message(checksig_create_start(root_dir, options))
+}
+
+/// Releases a string returned by this library (`verify`, `checksig_get_message`, ...).
+/// NULL is ignored. Thread-safe.
+///
+/// # Safety
+/// `message` is NULL or a string from this library, not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn checksig_free(message: *mut c_char) {
+    if !message.is_null() {
+        libc::free(message as *mut libc::c_void);
+    }
+}
+
+/// The library's version, e.g. "0.1.0". Static: do not free.
+#[no_mangle]
+pub extern "C" fn checksig_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr() as *const c_char
+}
+
+/// The words of a failure reason (`"mismatch"`, `"no such file"`, `"not a regular
+/// file"`, `"outside the root directory"`, `"read error"`), as the messages use them;
+/// NULL for a number that is no reason. Static: do not free. Thread-safe.
+#[no_mangle]
+pub extern "C" fn checksig_reason_name(reason: u32) -> *const c_char {
+    checksig_reason::ALL
+        .into_iter()
+        .find(|r| *r as u32 == reason)
+        .map_or(ptr::null(), |r| r.word().as_ptr())
+}
+
+/// The name of algorithm number `algorithm` (`"sha1"`, `"sha256"`, `"sha512"`); NULL
+/// for AUTO or a number that is no algorithm. Static: do not free. Thread-safe.
+#[no_mangle]
+pub extern "C" fn checksig_algorithm_name(algorithm: u32) -> *const c_char {
+    match algorithm_from_code(algorithm) {
+        Some(Some(algorithm)) => algorithm.c_name().as_ptr(),
+        _ => ptr::null(),
+    }
+}
+
+/// The number of the algorithm called `name` (`"sha256"`, `"SHA-256"`...: case and
+/// dashes ignored); `CHECKSIG_ALGORITHM_AUTO` (0) for NULL or an unknown name.
+///
+/// # Safety
+/// `name` is NULL or a valid NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn checksig_algorithm_from_name(name: *const c_char) -> u32 {
+    guard(0, || {
+        argument_bytes(name)
+            .and_then(|bytes| std::str::from_utf8(bytes).ok())
+            .and_then(Algorithm::from_name)
+            .map_or(0, algorithm_code)
+    })
+}
+
+/// The length in hex digits of algorithm number `algorithm`'s digest (40 for SHA-1);
+/// 0 for AUTO or a number that is no algorithm. Thread-safe.
+#[no_mangle]
+pub extern "C" fn checksig_algorithm_hex_len(algorithm: u32) -> usize {
+    match algorithm_from_code(algorithm) {
+        Some(Some(algorithm)) => algorithm.digest_len() * 2,
+        _ => 0,
+    }
+}
+
+/// The manifest name looked for or written for algorithm number `algorithm` when the
+/// caller names none (`"sha1sum.txt"`; AUTO is SHA-1's); NULL for a number that is no
+/// algorithm. Static: do not free. Thread-safe.
+#[no_mangle]
+pub extern "C" fn checksig_algorithm_default_manifest(algorithm: u32) -> *const c_char {
+    match algorithm_from_code(algorithm) {
+        Some(algorithm) => algorithm
+            .unwrap_or(Algorithm::Sha1)
+            .c_default_manifest()
+            .as_ptr(),
+        None => ptr::null(),
+    }
+}
+
+/// The size of the hex fields of `checksig_failure`: `CHECKSIG_HEX_CAPACITY`, for
+/// callers that cannot read the header's constants (ctypes).
+#[no_mangle]
+pub extern "C" fn checksig_hex_capacity() -> usize {
+    CHECKSIG_HEX_CAPACITY
+}
+
+/// `name` (`len` bytes, need not be UTF-8 nor NUL-terminated) as `sha1sum -c` shows it
+/// on a verdict line: unchanged, or, when it holds a backslash, LF or CR, a leading
+/// `\` and those escaped as `\\`, `\n`, `\r`. NULL for a NULL `name`. The string is the
+/// caller's: release it with `checksig_free`.
+///
+/// # Safety
+/// `name` is NULL or valid for reads of `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn checksig_display_name(name: *const c_char, len: usize) -> *mut c_char {
+    if name.is_null() {
+        return ptr::null_mut();
+    }
+    let name = std::slice::from_raw_parts(name as *const u8, len);
+    let shown = guard(None, || {
+        let mut shown = Vec::with_capacity(len + 1);
+        push_display_name(&mut shown, name);
+        Some(shown)
+    });
+    shown.map_or(ptr::null_mut(), |shown| malloc_string(&shown))
+}
+
+/// Checks a path without going through C strings, for the Rust tests of the C ABI.
+#[doc(hidden)]
+pub fn verify_path(root: &Path) -> Option<Vec<u8>> {
+    let root = CString::new(root.as_os_str().as_bytes()).expect("no NUL in test paths");
+    // SAFETY: a valid C string in, and the returned message is freed here.
+    unsafe {
+        let message = verify(root.as_ptr());
+        if message.is_null() {
+            return None;
+        }
+        let bytes = CStr::from_ptr(message).to_bytes().to_vec();
+        checksig_free(message);
+        Some(bytes)
+    }
+}

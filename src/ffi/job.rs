@@ -1,0 +1,264 @@
+//! The job behind a `checksig_job *`: a check or a manifest creation running on a
+//! thread of its own, and what it leaves, kept in the shapes the accessors hand out.
+
+#![allow(non_camel_case_types)]
+
+use std::ffi::{c_char, CString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use crate::control::Control;
+use crate::create::{create_with, CreateOptions, Created};
+use crate::ffi::boundary::c_string;
+use crate::ffi::types::{
+    checksig_counts, checksig_created, checksig_reason, checksig_status, hex_field,
+    CHECKSIG_HEX_CAPACITY,
+};
+use crate::report::{Error, Failure, Report};
+use crate::verify::{check_with, Options};
+
+/// What a job's thread does.
+pub(crate) enum Work {
+    Check(Options),
+    Create(CreateOptions),
+}
+
+/// A check or a manifest creation running in the background, started by
+/// `checksig_start` or `checksig_create_start`. Opaque.
+pub struct checksig_job {
+    pub(crate) shared: Arc<Shared>,
+    /// The thread running the job; joined by the first wait that sees it finished, or
+    /// by `checksig_job_free`.
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// What the job's thread and the handle's callers share.
+pub(crate) struct Shared {
+    /// Progress counters and the cancel flag, read and set without locks.
+    pub(crate) control: Control,
+    /// `None` while running, then the outcome; `finished` is signalled when it is set.
+    outcome: Mutex<Option<Finished>>,
+    finished: Condvar,
+}
+
+/// A finished job, kept in the shapes the accessors hand out.
+pub(crate) struct Finished {
+    pub(crate) status: checksig_status,
+    pub(crate) message: Option<Vec<u8>>,
+    /// A check's counts (zero when it could not run); `None` for a creation.
+    pub(crate) counts: Option<checksig_counts>,
+    pub(crate) failures: Vec<FailureView>,
+    /// Matching entries' paths and lines, when the options asked for them.
+    pub(crate) matches: Vec<(CString, u64)>,
+    /// A creation's figures and the manifest it wrote.
+    pub(crate) created: Option<(checksig_created, Vec<u8>)>,
+}
+
+/// A failure's owned strings, which `checksig_failure` points into.
+pub(crate) struct FailureView {
+    pub(crate) path: CString,
+    pub(crate) line: u64,
+    pub(crate) reason: checksig_reason,
+    pub(crate) detail: CString,
+    pub(crate) expected_hex: [c_char; CHECKSIG_HEX_CAPACITY],
+    pub(crate) actual_hex: [c_char; CHECKSIG_HEX_CAPACITY],
+}
+
+impl FailureView {
+    fn new(failure: &Failure) -> FailureView {
+        FailureView {
+            path: c_string(failure.path.clone()),
+            line: u64::from(failure.line),
+            reason: checksig_reason::from_reason(&failure.reason),
+            detail: c_string(failure.reason.detail().as_bytes().to_vec()),
+            expected_hex: hex_field(Some(&failure.expected)),
+            actual_hex: hex_field(failure.actual.as_ref()),
+        }
+    }
+}
+
+impl Finished {
+    fn checked(result: Result<Report, Error>) -> Finished {
+        let report = match result {
+            Ok(report) => report,
+            Err(error) => {
+                return Finished {
+                    counts: Some(checksig_counts::default()),
+                    ..Finished::failed(error)
+                }
+            }
+        };
+        Finished {
+            status: if report.is_ok() {
+                checksig_status::CHECKSIG_OK
+            } else {
+                checksig_status::CHECKSIG_FAILED
+            },
+            message: report.message(),
+            counts: Some(checksig_counts {
+                entries: report.entries,
+                matched: report.matched,
+                failed: report.failures.len() as u64,
+                skipped: report.skipped,
+            }),
+            failures: report.failures.iter().map(FailureView::new).collect(),
+            matches: report
+                .matches
+                .iter()
+                .map(|m| (c_string(m.path.clone()), u64::from(m.line)))
+                .collect(),
+            created: None,
+        }
+    }
+
+    fn created(result: Result<Created, Error>) -> Finished {
+        match result {
+            Ok(created) => Finished {
+                created: Some((
+                    checksig_created {
+                        files: created.files,
+                        bytes: created.bytes,
+                        skipped: created.skipped.len() as u64,
+                    },
+                    created.manifest.as_os_str().as_bytes().to_vec(),
+                )),
+                ..Finished::empty(checksig_status::CHECKSIG_OK, None)
+            },
+            Err(error) => Finished::failed(error),
+        }
+    }
+
+    fn failed(error: Error) -> Finished {
+        let status = match error {
+            Error::Cancelled => checksig_status::CHECKSIG_CANCELLED,
+            _ => checksig_status::CHECKSIG_ERROR,
+        };
+        Finished::empty(status, Some(error.message()))
+    }
+
+    fn empty(status: checksig_status, message: Option<Vec<u8>>) -> Finished {
+        Finished {
+            status,
+            message,
+            counts: None,
+            failures: Vec::new(),
+            matches: Vec::new(),
+            created: None,
+        }
+    }
+
+    pub(crate) fn error(message: &str) -> Finished {
+        Finished::failed(Error::Internal(message.to_string()))
+    }
+}
+
+impl checksig_job {
+    /// Starts `work` on `root` on a thread of its own; a job that failed at once when
+    /// the root is missing (NULL) or the work could not be set up.
+    pub(crate) fn start(root: Option<PathBuf>, work: Result<Work, &'static str>) -> checksig_job {
+        let early_error = match (&root, &work) {
+            (None, _) => Some("root_dir is NULL"),
+            (_, Err(why)) => Some(*why),
+            _ => None,
+        };
+        if let Some(why) = early_error {
+            return checksig_job::finished(Finished::failed(Error::InvalidArgument(
+                why.to_string(),
+            )));
+        }
+        let (root, work) = (root.unwrap(), work.unwrap());
+        let shared = Arc::new(Shared {
+            control: Control::default(),
+            outcome: Mutex::new(None),
+            finished: Condvar::new(),
+        });
+        let worker_shared = Arc::clone(&shared);
+        let spawned = thread::Builder::new()
+            .name("checksig".into())
+            .spawn(move || {
+                let shared = worker_shared;
+                let finished =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &work {
+                        Work::Check(options) => {
+                            Finished::checked(check_with(&root, options, &shared.control))
+                        }
+                        Work::Create(options) => {
+                            Finished::created(create_with(&root, options, &shared.control))
+                        }
+                    }))
+                    .unwrap_or_else(|_| Finished::error("panic while checking"));
+                *shared.outcome.lock().unwrap_or_else(|e| e.into_inner()) = Some(finished);
+                shared.finished.notify_all();
+            });
+        match spawned {
+            Ok(thread) => checksig_job {
+                shared,
+                thread: Mutex::new(Some(thread)),
+            },
+            Err(_) => checksig_job::finished(Finished::error("cannot start a thread")),
+        }
+    }
+
+    /// A job that has already ended with `finished`.
+    pub(crate) fn finished(finished: Finished) -> checksig_job {
+        checksig_job {
+            shared: Arc::new(Shared {
+                control: Control::default(),
+                outcome: Mutex::new(Some(finished)),
+                finished: Condvar::new(),
+            }),
+            thread: Mutex::new(None),
+        }
+    }
+
+    /// Waits up to `timeout` (forever for `None`); true once the job has finished.
+    pub(crate) fn wait(&self, timeout: Option<Duration>) -> bool {
+        let outcome = self
+            .shared
+            .outcome
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let running = |outcome: &mut Option<Finished>| outcome.is_none();
+        let outcome = match timeout {
+            None => self
+                .shared
+                .finished
+                .wait_while(outcome, running)
+                .unwrap_or_else(|e| e.into_inner()),
+            Some(timeout) => {
+                self.shared
+                    .finished
+                    .wait_timeout_while(outcome, timeout, running)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0
+            }
+        };
+        let done = outcome.is_some();
+        drop(outcome);
+        if done {
+            self.join();
+        }
+        done
+    }
+
+    /// Joins the thread once it has stored its outcome (it ends right after).
+    pub(crate) fn join(&self) {
+        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
+    }
+
+    /// Runs `read` on the outcome, or returns `running` when there is none yet.
+    pub(crate) fn with_outcome<T>(&self, running: T, read: impl FnOnce(&Finished) -> T) -> T {
+        let outcome = self
+            .shared
+            .outcome
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        outcome.as_ref().map_or(running, read)
+    }
+}

@@ -1,0 +1,262 @@
+//! The C ABI's `#[repr(C)]` types, and their one mapping to and from the Rust API's.
+
+#![allow(non_camel_case_types)]
+
+use std::ffi::{c_char, CStr};
+
+use crate::algorithm::{Algorithm, Digest};
+use crate::report::Reason;
+
+/// Room for a digest in lowercase hex and its NUL: the longest digest (SHA-512,
+/// 128 digits) plus one.
+pub const CHECKSIG_HEX_CAPACITY: usize = 129;
+
+// A literal above, so that cbindgen can write it into the header; checked here.
+const _: () = assert!(CHECKSIG_HEX_CAPACITY == crate::algorithm::MAX_DIGEST_LEN * 2 + 1);
+
+/// How a job (a check or a manifest creation) ended, or that it has not yet.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum checksig_status {
+    /// Still running: call `checksig_wait`.
+    CHECKSIG_RUNNING = 0,
+    /// Every entry matched (a check), or the manifest was written (a creation).
+    CHECKSIG_OK = 1,
+    /// The check ran; one or more entries failed (see the failures).
+    CHECKSIG_FAILED = 2,
+    /// No per-file report: the root or the manifest is unusable, nothing was verified,
+    /// or (a creation) a file could not be read or the manifest written.
+    CHECKSIG_ERROR = 3,
+    /// Stopped by `checksig_cancel`.
+    CHECKSIG_CANCELLED = 4,
+}
+
+/// Why one manifest entry failed. `checksig_reason_name` gives its words.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum checksig_reason {
+    /// The digest differs (`actual_hex` holds the computed one).
+    CHECKSIG_REASON_MISMATCH = 1,
+    /// The file does not exist.
+    CHECKSIG_REASON_NO_SUCH_FILE = 2,
+    /// A directory, FIFO, socket or device: never read.
+    CHECKSIG_REASON_NOT_REGULAR_FILE = 3,
+    /// Absolute, or climbs out of the root with `..`: never opened.
+    CHECKSIG_REASON_OUTSIDE_ROOT = 4,
+    /// Opening or reading failed (`detail` holds the OS's reason).
+    CHECKSIG_REASON_READ_ERROR = 5,
+}
+
+impl checksig_reason {
+    /// Every reason, in the order of their numbers.
+    pub(crate) const ALL: [checksig_reason; 5] = [
+        checksig_reason::CHECKSIG_REASON_MISMATCH,
+        checksig_reason::CHECKSIG_REASON_NO_SUCH_FILE,
+        checksig_reason::CHECKSIG_REASON_NOT_REGULAR_FILE,
+        checksig_reason::CHECKSIG_REASON_OUTSIDE_ROOT,
+        checksig_reason::CHECKSIG_REASON_READ_ERROR,
+    ];
+
+    pub(crate) fn from_reason(reason: &Reason) -> checksig_reason {
+        match reason {
+            Reason::Mismatch => checksig_reason::CHECKSIG_REASON_MISMATCH,
+            Reason::NoSuchFile => checksig_reason::CHECKSIG_REASON_NO_SUCH_FILE,
+            Reason::NotRegularFile => checksig_reason::CHECKSIG_REASON_NOT_REGULAR_FILE,
+            Reason::OutsideRoot => checksig_reason::CHECKSIG_REASON_OUTSIDE_ROOT,
+            Reason::ReadError(_) => checksig_reason::CHECKSIG_REASON_READ_ERROR,
+        }
+    }
+
+    /// The reason's words, from the one table of them (`Reason::c_word`).
+    pub(crate) fn word(self) -> &'static CStr {
+        let reason = match self {
+            checksig_reason::CHECKSIG_REASON_MISMATCH => Reason::Mismatch,
+            checksig_reason::CHECKSIG_REASON_NO_SUCH_FILE => Reason::NoSuchFile,
+            checksig_reason::CHECKSIG_REASON_NOT_REGULAR_FILE => Reason::NotRegularFile,
+            checksig_reason::CHECKSIG_REASON_OUTSIDE_ROOT => Reason::OutsideRoot,
+            checksig_reason::CHECKSIG_REASON_READ_ERROR => Reason::ReadError(String::new()),
+        };
+        reason.c_word()
+    }
+}
+
+/// The hash algorithm of a manifest. `checksig_algorithm_name` gives each one's name.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum checksig_algorithm {
+    /// Checking: from the manifest's name (`sha256sum.txt`, `SHA512SUMS`...), else from
+    /// its first line. Creating: SHA-1.
+    CHECKSIG_ALGORITHM_AUTO = 0,
+    CHECKSIG_ALGORITHM_SHA1 = 1,
+    CHECKSIG_ALGORITHM_SHA256 = 2,
+    CHECKSIG_ALGORITHM_SHA512 = 3,
+}
+
+/// The one table of C numbers for the Rust algorithms.
+const ALGORITHMS: [(checksig_algorithm, Algorithm); 3] = [
+    (checksig_algorithm::CHECKSIG_ALGORITHM_SHA1, Algorithm::Sha1),
+    (
+        checksig_algorithm::CHECKSIG_ALGORITHM_SHA256,
+        Algorithm::Sha256,
+    ),
+    (
+        checksig_algorithm::CHECKSIG_ALGORITHM_SHA512,
+        Algorithm::Sha512,
+    ),
+];
+
+/// The algorithm numbered `code`: `Some(None)` for AUTO, `None` for no algorithm. A
+/// `u32`, not the enum: a C caller may pass any number, and an out-of-range enum would
+/// be undefined behaviour on the Rust side.
+pub(crate) fn algorithm_from_code(code: u32) -> Option<Option<Algorithm>> {
+    if code == checksig_algorithm::CHECKSIG_ALGORITHM_AUTO as u32 {
+        return Some(None);
+    }
+    ALGORITHMS
+        .iter()
+        .find(|(number, _)| *number as u32 == code)
+        .map(|&(_, algorithm)| Some(algorithm))
+}
+
+/// The C number of `algorithm`.
+pub(crate) fn algorithm_code(algorithm: Algorithm) -> u32 {
+    ALGORITHMS
+        .iter()
+        .find(|(_, a)| *a == algorithm)
+        .map_or(0, |&(number, _)| number as u32)
+}
+
+/// Options for `checksig_start` and `checksig_create_start`. Zeroed means the defaults.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct checksig_options {
+    /// The manifest's path, relative to the root unless absolute; NULL for the
+    /// algorithm's usual name (`checksig_algorithm_default_manifest`). Copied: need
+    /// not outlive the call.
+    pub manifest: *const c_char,
+    /// Files read at once (worker threads); 0 for one per available core. Use 1 on a
+    /// spinning disk.
+    pub jobs: usize,
+    /// Skip missing files instead of failing them; the check still fails when nothing
+    /// at all was verified.
+    pub ignore_missing: bool,
+    /// Also keep every matching entry, for `checksig_match_at` (a tool printing
+    /// `name: OK` lines). Off: only failures are kept.
+    pub list_matches: bool,
+    /// The manifest's algorithm (AUTO: see `checksig_algorithm`). Any other value than
+    /// the enum's gives a `CHECKSIG_ERROR` job.
+    pub algorithm: u32,
+}
+
+/// A snapshot of a job's progress. `files` counts distinct files (a name listed twice
+/// is one file); `bytes_total` is known once every file has been sized.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct checksig_progress {
+    pub files_done: u64,
+    pub files_total: u64,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+}
+
+/// What a finished check counted, per manifest entry (line).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct checksig_counts {
+    /// Checksum lines in the manifest.
+    pub entries: u64,
+    /// Entries whose file matched.
+    pub matched: u64,
+    /// Entries that failed.
+    pub failed: u64,
+    /// Entries skipped as missing under `ignore_missing`.
+    pub skipped: u64,
+}
+
+/// What a finished manifest creation wrote (its path: `checksig_get_manifest_path`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct checksig_created {
+    /// Files listed in the manifest.
+    pub files: u64,
+    /// Bytes hashed.
+    pub bytes: u64,
+    /// Entries of the tree not listed: FIFOs, sockets, devices, dangling links, links
+    /// to directories.
+    pub skipped: u64,
+}
+
+/// One failing entry. Its pointers are borrowed from the job: valid until
+/// `checksig_job_free`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct checksig_failure {
+    /// `root_dir` joined with the name as written; NUL-terminated, may not be UTF-8.
+    pub path: *const c_char,
+    /// Length of `path` in bytes, without the NUL.
+    pub path_len: usize,
+    /// The manifest line (1-based).
+    pub line: u64,
+    pub reason: checksig_reason,
+    /// The OS's reason for `CHECKSIG_REASON_READ_ERROR`, else "".
+    pub detail: *const c_char,
+    /// The digest the manifest lists: lowercase hex and a NUL.
+    pub expected_hex: [c_char; CHECKSIG_HEX_CAPACITY],
+    /// The digest computed (mismatch only), else "".
+    pub actual_hex: [c_char; CHECKSIG_HEX_CAPACITY],
+}
+
+/// One matching entry (kept only with `options.list_matches`). Its pointer is borrowed
+/// from the job: valid until `checksig_job_free`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct checksig_match {
+    /// `root_dir` joined with the name as written; NUL-terminated, may not be UTF-8.
+    pub path: *const c_char,
+    /// Length of `path` in bytes, without the NUL.
+    pub path_len: usize,
+    /// The manifest line (1-based).
+    pub line: u64,
+}
+
+/// A digest as a C hex field: lowercase hex and a NUL, or "" for none.
+pub(crate) fn hex_field(digest: Option<&Digest>) -> [c_char; CHECKSIG_HEX_CAPACITY] {
+    let mut field = [0 as c_char; CHECKSIG_HEX_CAPACITY];
+    if let Some(digest) = digest {
+        for (slot, byte) in field.iter_mut().zip(digest.to_hex().bytes()) {
+            *slot = byte as c_char;
+        }
+    }
+    field
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reason_words_are_the_rust_words() {
+        let reasons = [
+            Reason::Mismatch,
+            Reason::NoSuchFile,
+            Reason::NotRegularFile,
+            Reason::OutsideRoot,
+            Reason::ReadError("x".into()),
+        ];
+        for (reason, code) in reasons.iter().zip(checksig_reason::ALL) {
+            assert_eq!(checksig_reason::from_reason(reason), code);
+            assert_eq!(code.word().to_str(), Ok(reason.word()));
+        }
+    }
+
+    #[test]
+    fn every_algorithm_has_a_number() {
+        for algorithm in Algorithm::ALL {
+            let code = algorithm_code(algorithm);
+            assert_ne!(code, 0);
+            assert_eq!(algorithm_from_code(code), Some(Some(algorithm)));
+        }
+        assert_eq!(algorithm_from_code(0), Some(None));
+        assert_eq!(algorithm_from_code(99), None);
+    }
+}
