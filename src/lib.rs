@@ -15,27 +15,27 @@
 //! ```
 //!
 //! Modules, in layers, each using only those above it in this list:
-//! [`algorithm`] names the hashes; [`text`] escapes names and words errors; [`paths`]
+//! [`algorithm`] names the hashes; `text` escapes names and words errors; `paths`
 //! tells which names stay inside the root; `os` is the OS layer (the root directory,
-//! opening regular files, `stat`, listing directories by descriptor); [`control`]
-//! holds the cancel flag and progress; [`manifest`] parses; [`report`] holds outcomes
+//! opening regular files, `stat`, listing directories by descriptor); `control`
+//! holds the cancel flag and progress ([`Control`]); [`manifest`] parses; [`report`] holds outcomes
 //! and errors; `pool` is the worker pool; [`verify`] checks and [`create`] writes
 //! manifests; [`ffi`] is the C boundary. `unsafe` is allowed in `os` and `ffi` only.
 
 #![deny(unsafe_code)]
 
 pub mod algorithm;
-pub mod control;
+mod control;
 pub mod create;
 #[allow(unsafe_code)]
 pub mod ffi;
 pub mod manifest;
 #[allow(unsafe_code)]
 mod os;
-pub mod paths;
+mod paths;
 mod pool;
 pub mod report;
-pub mod text;
+mod text;
 pub mod verify;
 
 pub use algorithm::{Algorithm, Digest};
