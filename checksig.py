@@ -209,6 +209,7 @@ class _Options(ctypes.Structure):
         ("ignore_missing", ctypes.c_bool),
         ("list_matches", ctypes.c_bool),
         ("algorithm", ctypes.c_uint32),
+        ("readers", ctypes.c_size_t),
     ]
 
 
@@ -332,7 +333,8 @@ class Progress(NamedTuple):
     """A snapshot of a running check.
 
     ``files_*`` count distinct files (a name listed twice is one file);
-    ``bytes_total`` is known once every file has been sized (0 until then).
+    ``bytes_total`` counts the files opened so far: it is final once every file has
+    been opened (with ``jobs=1`` or ``readers=1``, from the start).
     """
 
     files_done: int
@@ -520,15 +522,15 @@ def _report(job: Any, status: int) -> Report:
     )
 
 
-def _jobs_count(jobs: Optional[int]) -> int:
-    """``jobs`` as the C ABI takes it: 0 for one per core."""
-    if jobs is None:
+def _count(value: Optional[int], what: str) -> int:
+    """``jobs`` or ``readers`` as the C ABI takes it: 0 for the default."""
+    if value is None:
         return 0
-    if isinstance(jobs, bool) or not isinstance(jobs, int):
-        raise TypeError(f"jobs must be a positive int or None, not {jobs!r}")
-    if jobs < 1:
-        raise ValueError(f"jobs must be at least 1, not {jobs}")
-    return jobs
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be a positive int or None, not {value!r}")
+    if value < 1:
+        raise ValueError(f"{what} must be at least 1, not {value}")
+    return value
 
 
 def _algorithm_code(algorithm: Optional[str]) -> int:
@@ -547,16 +549,18 @@ def _options(
     manifest: Optional[PathArg],
     jobs: Optional[int],
     algorithm: Optional[str],
+    readers: Optional[int],
     ignore_missing: bool = False,
     list_matches: bool = False,
 ) -> _Options:
     manifest_bytes = None if manifest is None else _path_bytes(manifest, "manifest")
     return _Options(
         manifest_bytes,
-        _jobs_count(jobs),
+        _count(jobs, "jobs"),
         bool(ignore_missing),
         bool(list_matches),
         _algorithm_code(algorithm),
+        _count(readers, "readers"),
     )
 
 
@@ -589,6 +593,7 @@ def check(
     ignore_missing: bool = False,
     progress: Optional[Callable[[Progress], Any]] = None,
     list_matches: bool = False,
+    readers: Optional[int] = None,
 ) -> Report:
     """Checks ``root_dir`` against its manifest and returns the Report.
 
@@ -598,8 +603,8 @@ def check(
             for the algorithm's usual name (``sha1sum.txt`` when no algorithm is given).
         algorithm: ``"sha1"``, ``"sha256"`` or ``"sha512"``; None to take it from the
             manifest's name (``sha256sum.txt``, ``SHA512SUMS``...) or else its first line.
-        jobs: files read at once (worker threads); None for one per core. Use 1 on a
-            spinning disk.
+        jobs: cores to use; None for every one. 1 is for a spinning disk: one file at
+            a time, in manifest order.
         ignore_missing: skip missing files instead of failing them (GNU's
             ``--ignore-missing``); a check that verified nothing still fails.
         progress: called from the calling thread with a Progress about every 100 ms
@@ -608,6 +613,9 @@ def check(
         list_matches: also list every matching entry in ``report.matches`` (for output
             that shows each file); off by default, as a huge manifest would keep every
             path.
+        readers: files read at once, each by its own thread (reads in flight: SSDs,
+            NVMe and network storage need many on data not in the page cache); None
+            for the default, ``jobs`` when given, else 16.
 
     Returns:
         A Report: ``report.ok`` tells whether every entry matched.
@@ -620,7 +628,7 @@ def check(
         ValueError, TypeError: bad arguments.
     """
     root = _path_bytes(root_dir, "root_dir")
-    options = _options(manifest, jobs, algorithm, ignore_missing, list_matches)
+    options = _options(manifest, jobs, algorithm, readers, ignore_missing, list_matches)
     job = _run(_start, root, options, progress)
     try:
         report = _report(job, _check_status(job))
@@ -653,6 +661,7 @@ def create(
     manifest: Optional[PathArg] = None,
     jobs: Optional[int] = None,
     progress: Optional[Callable[[Progress], Any]] = None,
+    readers: Optional[int] = None,
 ) -> Created:
     """Writes the manifest of ``root_dir``, as GNU ``sha1sum`` (``sha256sum``,
     ``sha512sum``) would, for every regular file under it.
@@ -668,7 +677,7 @@ def create(
         algorithm: ``"sha1"``, ``"sha256"`` or ``"sha512"``.
         manifest: where to write, relative to ``root_dir`` unless absolute; None for
             ``sha1sum.txt`` / ``sha256sum.txt`` / ``sha512sum.txt``.
-        jobs: files read at once; None for one per core.
+        jobs, readers: as for ``check``.
         progress: as for ``check``.
 
     Raises:
@@ -677,7 +686,7 @@ def create(
         CancelledError: cancelled (nothing is written).
     """
     root = _path_bytes(root_dir, "root_dir")
-    options = _options(manifest, jobs, algorithm)
+    options = _options(manifest, jobs, algorithm, readers)
     job = _run(_create_start, root, options, progress)
     try:
         _create_status(job)
@@ -784,7 +793,15 @@ def _parser() -> "argparse.ArgumentParser":
         "--jobs",
         type=_positive_int,
         metavar="N",
-        help="files read at once (default: one per core; 1 for a spinning disk)",
+        help="cores to use (default: all; 1 for a spinning disk: one file at a time, "
+        "in manifest order)",
+    )
+    parser.add_argument(
+        "--readers",
+        type=_positive_int,
+        metavar="N",
+        help="files read at once, each by its own thread (default: 16, or N of --jobs): "
+        "many reads in flight keep SSDs, NVMe and network storage busy on uncached data",
     )
     parser.add_argument(
         "--manifest",
@@ -862,6 +879,7 @@ def _create_one(directory: str, args: "argparse.Namespace", watcher: _Watcher) -
         algorithm=args.algorithm or "sha1",
         manifest=args.manifest,
         jobs=args.jobs,
+        readers=args.readers,
         progress=watcher,
     )
     if not (args.quiet or args.status):
@@ -880,6 +898,7 @@ def _check_one(directory: str, args: "argparse.Namespace", watcher: _Watcher) ->
         manifest=args.manifest,
         algorithm=args.algorithm,
         jobs=args.jobs,
+        readers=args.readers,
         ignore_missing=args.ignore_missing,
         progress=watcher,
         list_matches=show,

@@ -1,10 +1,18 @@
 #!/usr/bin/env python3
 """Benchmark checksig against its peers, side by side in one run.
 
-Every tool runs as a whole process on data in the page cache; each data set is
-created once and cached outside the repository. Runs are interleaved (tool A, tool B,
-..., then again) and the median of N runs is reported with the min-max range, the
-process's peak RSS, and ratios to the peers.
+Every tool runs as a whole process; each data set is created once and cached outside
+the repository. Runs are interleaved (tool A, tool B, ..., then again) and the median
+of N runs is reported with the min-max range, the process's peak RSS, and ratios to
+the peers. Two modes:
+
+  warm   the data in the page cache (one untimed run first reads it in);
+  cold   every data file of the set evicted from the page cache before each run of
+         each tool, with posix_fadvise(POSIX_FADV_DONTNEED) on each file (needs no
+         privileges; file data only: directories and inodes stay cached). Cold rows
+         also give the storage's limit, measured in the same run: plain reads of the
+         same files, no hashing, by bench/storage_limit.rs at several thread counts,
+         the best of them.
 
 Peers:
   sha1sum -c        GNU coreutils, single-threaded
@@ -14,7 +22,8 @@ Peers:
 
 Usage (after the README's install command, from the repository root):
   .venv/bin/python bench/bench.py                 # every data set, 5 runs each
-  .venv/bin/python bench/bench.py --sets a,c --runs 7
+  .venv/bin/python bench/bench.py --sets a,c --runs 7 --modes cold
+  .venv/bin/python bench/bench.py --chart docs/benchmark.png   # also draw the chart
   CHECKSIG_BENCH_DIR=/big/disk .venv/bin/python bench/bench.py
 """
 
@@ -226,6 +235,37 @@ def single_core_rate(root: Path) -> Tuple[float, float]:
     return best, largest.stat().st_size / best
 
 
+def evict(root: Path) -> None:
+    """Drops every file of `root` from the page cache (posix_fadvise DONTNEED)."""
+    for directory, _, files in os.walk(root):
+        for name in files:
+            fd = os.open(os.path.join(directory, name), os.O_RDONLY)
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
+
+
+#: Cold rows are taken for these sets (evicting a million files per run is too slow).
+COLD_SETS = ("a", "c", "d", "a256", "c256")
+
+#: Thread counts tried for the storage's limit.
+LIMIT_THREADS = (1, 2, 8, 32, 64, 128)
+
+
+def storage_limit_program(repo: Path) -> Optional[str]:
+    """Builds bench/storage_limit.rs (a cargo example) and returns its path."""
+    built = subprocess.run(
+        ["cargo", "build", "--quiet", "--release", "--example", "storage_limit"],
+        cwd=repo,
+    )
+    if built.returncode != 0:
+        print("cannot build bench/storage_limit.rs: no storage limit", file=sys.stderr)
+        return None
+    target = Path(os.environ.get("CARGO_TARGET_DIR", repo / "target"))
+    return str(target / "release" / "examples" / "storage_limit")
+
+
 def fmt_mib(n: float) -> str:
     return f"{n / MIB:.1f}"
 
@@ -238,7 +278,14 @@ def main() -> int:
     parser.add_argument("--cache", default=os.environ.get("CHECKSIG_BENCH_DIR",
                                                           str(Path.home() / ".cache" / "checksig-bench")))
     parser.add_argument("--tools", default="sha1sum,hashlib-loop,hashlib-threads,checksig")
+    parser.add_argument("--modes", default="warm,cold", help="warm, cold or both")
+    parser.add_argument("--chart", help="also draw a chart of the times into this PNG "
+                        "(needs matplotlib)")
     args = parser.parse_args()
+    modes = [m for m in args.modes.split(",") if m]
+    repo = Path(__file__).resolve().parents[1]
+    limit_program = storage_limit_program(repo) if "cold" in modes else None
+    chart_rows: List[Tuple[str, str, str, float]] = []  # set, mode, tool, median
 
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
@@ -266,32 +313,61 @@ def main() -> int:
           f"Python {platform.python_version()}")
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
     print()
-    print("| data set | tool | median s | min-max s | peak RSS MiB | vs GNU | vs hashlib loop | vs best Python |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    print("| data set | tool | median s | min-max s | peak RSS MiB | vs GNU | vs hashlib loop "
+          "| vs best Python | vs storage limit |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     notes: List[str] = []
-    for key in [s for s in args.sets.split(",") if s]:
+    for key, mode in [(k, m) for k in args.sets.split(",") if k for m in modes]:
+        if mode == "cold" and key not in COLD_SETS:
+            continue
         root = dataset(cache, key)
         tools = tools_for(key)
         chosen = [t for t in args.tools.split(",") if t in tools]
         # GNU tools run in the root: they resolve names against the current directory.
-        # One untimed run of the GNU tool first, so every tool finds the data cached.
-        run(tools["sha1sum"](root), cwd=root)
+        # Warm: one untimed run of the GNU tool first, so every tool finds the data
+        # cached. Cold: every file evicted before every run.
+        prepare = (lambda: evict(root)) if mode == "cold" else (lambda: None)
+        if mode == "warm":
+            run(tools["sha1sum"](root), cwd=root)
         times: Dict[str, List[float]] = {t: [] for t in chosen}
         rss: Dict[str, int] = {t: 0 for t in chosen}
+        limits: Dict[int, List[float]] = {n: [] for n in LIMIT_THREADS}
+        manifest = next(root.glob("sha*sum.txt"), None)
         for _ in range(args.runs):
             for tool in chosen:
+                prepare()
                 elapsed, peak = run(tools[tool](root), cwd=root)
                 times[tool].append(elapsed)
                 rss[tool] = max(rss[tool], peak)
+            if mode == "cold" and limit_program and manifest and key != "create":
+                for threads in LIMIT_THREADS:
+                    prepare()
+                    output = subprocess.run([limit_program, str(manifest), str(threads)],
+                                            capture_output=True, text=True, check=True)
+                    limits[threads].append(float(output.stdout.split()[0]))
         median = {t: statistics.median(v) for t, v in times.items()}
+        limit = min((statistics.median(v) for v in limits.values() if v), default=None)
         best_python = min((median[t] for t in ("hashlib-loop", "hashlib-threads") if t in median), default=None)
+        name = f"{SETS[key]}, {mode}"
         for tool in chosen:
             ratio = lambda peer: f"{median[tool] / peer:.2f}" if peer else "-"
             label = tool if tool != "sha1sum" else ("sha256sum -c" if key.endswith("256") else
                                                     "sha1sum */*" if key == "create" else "sha1sum -c")
-            print(f"| {SETS[key]} | {label} | {median[tool]:.3f} | {min(times[tool]):.3f}-{max(times[tool]):.3f} "
+            print(f"| {name} | {label} | {median[tool]:.3f} | {min(times[tool]):.3f}-{max(times[tool]):.3f} "
                   f"| {fmt_mib(rss[tool])} | {ratio(median.get('sha1sum'))} | {ratio(median.get('hashlib-loop'))} "
-                  f"| {ratio(best_python)} |")
+                  f"| {ratio(best_python)} | {ratio(limit)} |")
+            chart_rows.append((SETS[key], mode, label, median[tool]))
+        if limit is not None:
+            best = min(limits, key=lambda n: statistics.median(limits[n]) if limits[n] else 1e9)
+            per_count = ", ".join(f"{n}: {statistics.median(v):.3f}" for n, v in limits.items() if v)
+            gnu = median.get("sha1sum")
+            print(f"| {name} | storage limit (plain reads, {best} threads) | {limit:.3f} | - | - "
+                  f"| {f'{limit / gnu:.2f}' if gnu else '-'} | - | - | 1.00 |")
+            notes.append(f"{name}: storage limit by thread count (s): {per_count}")
+            chart_rows.append((SETS[key], mode, "storage limit", limit))
+        if mode == "cold":
+            sys.stdout.flush()
+            continue
         if key in ("a", "b", "d"):
             seconds, rate = single_core_rate(root)
             total = sum(p.stat().st_size for p in root.rglob("*") if p.is_file() and p.name != "sha1sum.txt")
@@ -321,7 +397,48 @@ def main() -> int:
     print()
     for note in notes:
         print(f"- {note}")
+    if args.chart:
+        draw_chart(chart_rows, Path(args.chart))
     return 0
+
+
+def draw_chart(rows: List[Tuple[str, str, str, float]], path: Path) -> None:
+    """One panel per data set: each tool's median time, warm and cold side by side,
+    the storage's limit drawn as a line across the cold bars."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no chart (pip install matplotlib)", file=sys.stderr)
+        return
+    sets = list(dict.fromkeys(r[0] for r in rows))
+    tools = [t for t in dict.fromkeys(r[2] for r in rows) if t != "storage limit"]
+    figure, axes = plt.subplots(1, len(sets), figsize=(3.2 * len(sets), 3.6), squeeze=False)
+    colours = {"warm": "#e8a33d", "cold": "#3d7fe8"}
+    for axis, name in zip(axes[0], sets):
+        here = [r for r in rows if r[0] == name]
+        shown = [t for t in tools if any(r[2] == t for r in here)]
+        for offset, mode in ((-0.2, "warm"), (0.2, "cold")):
+            values = [next((r[3] for r in here if r[1] == mode and r[2] == t), 0) for t in shown]
+            if any(values):
+                axis.barh([i + offset for i in range(len(shown))], values, height=0.4,
+                          color=colours[mode], label=mode)
+        limit = next((r[3] for r in here if r[2] == "storage limit"), None)
+        if limit:
+            axis.axvline(limit, color="black", linestyle="--", linewidth=1, label="storage limit")
+        axis.set_yticks(range(len(shown)))
+        axis.set_yticklabels(shown, fontsize=8)
+        axis.invert_yaxis()
+        axis.set_title(name, fontsize=9)
+        axis.set_xlabel("seconds (less is better)", fontsize=8)
+        axis.tick_params(axis="x", labelsize=8)
+    axes[0][0].legend(fontsize=7, loc="lower right")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=80)
+    print(f"chart: {path}", file=sys.stderr)
 
 
 if __name__ == "__main__":

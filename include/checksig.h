@@ -15,6 +15,10 @@
 // 128 digits) plus one.
 #define CHECKSIG_HEX_CAPACITY 129
 
+// Reads in flight by default: enough for the storage measured here to reach its limit
+// on small cold files, at no cost on warm ones (see `Options::readers`).
+#define DEFAULT_READERS 16
+
 // How a job (a check or a manifest creation) ended, or that it has not yet.
 typedef enum checksig_status {
   // Still running: call `checksig_wait`.
@@ -64,8 +68,8 @@ typedef struct checksig_options {
   // algorithm's usual name (`checksig_algorithm_default_manifest`). Copied: need
   // not outlive the call.
   const char *manifest;
-  // Files read at once (worker threads); 0 for one per available core. Use 1 on a
-  // spinning disk.
+  // Cores to use; 0 for every available one. 1 is for a spinning disk: one file at
+  // a time, in manifest order (and, unless `readers` is set, one read in flight).
   size_t jobs;
   // Skip missing files instead of failing them; the check still fails when nothing
   // at all was verified.
@@ -76,10 +80,15 @@ typedef struct checksig_options {
   // The manifest's algorithm (AUTO: see `checksig_algorithm`). Any other value than
   // the enum's gives a `CHECKSIG_ERROR` job.
   uint32_t algorithm;
+  // Files read at once, each by its own thread (reads in flight, for SSDs, NVMe and
+  // network storage on data not in the page cache); 0 for the default: `jobs` when
+  // that is set, else 16. Bounded by the open-file limit.
+  size_t readers;
 } checksig_options;
 
 // A snapshot of a job's progress. `files` counts distinct files (a name listed twice
-// is one file); `bytes_total` is known once every file has been sized.
+// is one file); `bytes_total` counts the files opened so far, and is final once every
+// file has been opened (with `jobs` or `readers` 1, from the start).
 typedef struct checksig_progress {
   uint64_t files_done;
   uint64_t files_total;

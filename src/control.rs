@@ -16,7 +16,8 @@ pub struct Control {
     pub(crate) files_total: AtomicU64,
     /// Bytes hashed so far.
     pub(crate) bytes_done: AtomicU64,
-    /// Bytes of all regular files listed; known once every file has been sized.
+    /// Bytes of the regular files opened so far: final once every file has been
+    /// opened (with one reader, before hashing starts: it sizes every file first).
     pub(crate) bytes_total: AtomicU64,
 }
 

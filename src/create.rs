@@ -39,8 +39,10 @@ pub struct CreateOptions {
     /// Where to write, relative to the root unless absolute; `None` for the
     /// algorithm's usual name (`sha1sum.txt`, `sha256sum.txt`, `sha512sum.txt`).
     pub manifest: Option<PathBuf>,
-    /// Worker threads; `None` for one per available core.
+    /// Cores to use; `None` for every available one (see `Options::jobs`).
     pub jobs: Option<NonZeroUsize>,
+    /// Files read at once; `None` for the default (see `Options::readers`).
+    pub readers: Option<NonZeroUsize>,
 }
 
 impl Default for CreateOptions {
@@ -49,6 +51,7 @@ impl Default for CreateOptions {
             algorithm: Algorithm::Sha1,
             manifest: None,
             jobs: None,
+            readers: None,
         }
     }
 }
@@ -151,10 +154,11 @@ fn manifest_contents(
         root: root_dir,
         algorithm: options.algorithm,
         jobs: options.jobs,
+        readers: options.readers,
         ignore_missing: false,
         control,
     };
-    let outcomes = run.size_and_hash(&files).ok_or(Error::Cancelled)?;
+    let outcomes = run.hash_all(&files).ok_or(Error::Cancelled)?;
 
     let mut contents = Vec::new();
     let mut unreadable = Vec::new();
@@ -164,7 +168,7 @@ fn manifest_contents(
             Outcome::Failed(reason) => {
                 unreadable.push((display_join(root_bytes, name), reason.clone()))
             }
-            Outcome::Size(_) | Outcome::Skipped => unreachable!("every listed file is hashed"),
+            Outcome::Pending | Outcome::Skipped => unreachable!("every listed file is hashed"),
         }
     }
     if !unreadable.is_empty() {

@@ -20,6 +20,22 @@ use std::path::Path;
 
 use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags, Stat};
 
+/// The soft limit on open files (`RLIMIT_NOFILE`), which bounds the readers of a run;
+/// `u64::MAX` when there is none.
+pub(crate) fn open_file_limit() -> u64 {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .unwrap_or(u64::MAX)
+}
+
+/// Tells the kernel that `file` will be read from start to end
+/// (`POSIX_FADV_SEQUENTIAL`): it then reads ahead twice as far, which keeps a cold
+/// large file streaming while its last chunk is hashed. Only a hint: errors are
+/// ignored.
+pub(crate) fn advise_sequential(file: &File) {
+    let _ = rustix::fs::fadvise(file, 0, None, rustix::fs::Advice::Sequential);
+}
+
 /// The longest name the kernel resolves in one call (`PATH_MAX`, with its NUL).
 /// Longer names are opened one directory at a time.
 const PATH_MAX: usize = 4096;

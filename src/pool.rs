@@ -1,29 +1,45 @@
-//! The worker pool: size and hash a list of files under a root, in parallel, with
-//! bounded memory and open files. Used by the check ([`crate::verify`]) and by manifest
-//! creation ([`crate::create`]), which differ only in where the names come from.
+//! The worker pool: open, size and hash a list of files under a root, with many reads in
+//! flight, bounded memory and open files. Used by the check ([`crate::verify`]) and by
+//! manifest creation ([`crate::create`]), which differ only in where the names come
+//! from.
 //!
-//! Two phases, each on `jobs` scoped workers:
+//! One pass over the files, on `readers` scoped threads:
 //!
-//! 1. **Size.** `stat` every file. Missing files, directories and other non-regular
-//!    files fail here without ever being opened; the sizes give the byte total for
-//!    progress and the order of phase 2.
-//! 2. **Hash.** Send batches of files, largest first, through a bounded channel.
-//!    Largest first keeps one big file listed last from running alone at the end while
-//!    the other cores idle. Each worker holds one file open at a time (besides its
-//!    own descriptor of the root), reuses one read buffer, and writes each outcome
-//!    into that file's own slot, so results are tied to the file index whatever
-//!    thread finished first.
+//! - **Small files** (under [`DEFER_MIN_LEN`]) are opened, `fstat`ed, read and hashed
+//!   at once by the thread that claimed them, in batches taken in list order. Each name
+//!   is looked up once (no separate `stat` pass: on a million tiny files the second
+//!   path walk was a sixth of the time).
+//! - **Large files** are only opened and sized on that pass, then put on a shared
+//!   heap and hashed largest first by whichever thread is free, so that a big file is
+//!   not left to run alone at the end, and two big files in one batch are still read
+//!   at once. When no small file is left to start and a core is free, a large file is
+//!   hashed by two threads taking turns ([`hash_alternating`]).
 //!
-//! Workers are joined before either phase returns: no thread outlives a call, so a
-//! process may fork after a check, and nothing is left running at exit.
+//! Why many threads, more than cores: on storage that is not in the page cache, a
+//! thread waiting for its read sleeps in the kernel, not on a core, and SSDs and NVMe
+//! drives need many reads outstanding to reach their speed (measured in the README's
+//! cold rows: 50,000 files of 4 KiB, 1.83 s with 2 threads, 0.73 s with 32). Each
+//! thread hashes what it read, on the core that read it (handing buffers to hashing
+//! threads was measured slower: the hashing core then reads every byte out of another
+//! core's cache). `io_uring` would keep the reads in flight with fewer threads; threads
+//! were chosen because they reach the storage's limit here with no unsafe code and no
+//! kernel or seccomp dependence (see the README).
+//!
+//! Each thread holds at most one file open (besides its own descriptor of the root),
+//! reuses one read buffer, and writes each outcome into that file's own slot, so
+//! results are tied to the file index whatever thread finished first. Threads are
+//! joined before the pass returns: no thread outlives a call, so a process may fork
+//! after a check, and nothing is left running at exit.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::ffi::CStr;
 use std::fs::File;
 use std::io::{self, Read};
 use std::num::NonZeroUsize;
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -38,9 +54,14 @@ use crate::text::os_reason;
 /// The read error of a file that is not the one a walk of the tree listed.
 const REPLACED: &str = "replaced since the tree was listed";
 
-/// Size of each worker's read buffer: large enough that per-read overhead vanishes on
+/// Size of each thread's read buffer: large enough that per-read overhead vanishes on
 /// big files, small enough to stay in L2 while it is hashed.
 const READ_BUFFER_LEN: usize = 256 * 1024;
+
+/// Files at least this large are not hashed by the thread that opened them but put on
+/// the heap of large files (see the module's doc). Small enough that a batch of small
+/// files is at most a fraction of a second of hashing, however it falls.
+pub(crate) const DEFER_MIN_LEN: u64 = 1024 * 1024;
 
 /// Files at least this large are hashed by two threads taking turns when a core would
 /// otherwise idle (see [`hash_alternating`]); below it, starting a thread costs more
@@ -56,15 +77,16 @@ const ALTERNATE_CHUNK_LEN: usize = 4 * 1024 * 1024;
 /// than hashing one chunk takes.
 const TURN_SPIN: Duration = Duration::from_millis(20);
 
-/// Most files and bytes in one batch of work sent to a hashing worker. Large enough
-/// that, on a million tiny files, handing out batches (a channel operation, and a
-/// wake-up of the feeding thread) costs next to nothing (64 cost 7 % of a one-worker
-/// check of a million empty files).
-const BATCH_FILES: usize = 1024;
-const BATCH_BYTES: u64 = 1024 * 1024;
+/// Most files a thread claims at once: large enough that claiming (one lock) costs
+/// nothing next to the files, on a million tiny files.
+const BATCH_FILES: usize = 256;
 
-/// How many files a worker sizes per grab in phase 1: amortises the shared lock.
-const SIZE_BATCH: usize = 256;
+/// Reads in flight by default: enough for the storage measured here to reach its limit
+/// on small cold files, at no cost on warm ones (see `Options::readers`).
+pub const DEFAULT_READERS: usize = 16;
+
+/// Descriptors left to the host process when the open-file limit bounds the readers.
+const RESERVED_DESCRIPTORS: u64 = 32;
 
 /// The files a pool works on: `count()` of them, each named relative to the root.
 pub(crate) trait FileNames: Sync {
@@ -74,10 +96,10 @@ pub(crate) trait FileNames: Sync {
     /// no allocation per file).
     fn c_name<'b>(&self, file: u32, buffer: &'b mut Vec<u8>) -> &'b CStr;
 
-    /// What a walk of the tree already learned of file `file`: its size, so it is not
-    /// `stat`ed again, and which file it is, so that a file replaced since (a directory
-    /// of its path swapped for a symlink to another tree, say) fails instead of
-    /// being hashed in its place. `None` for names from a manifest.
+    /// What a walk of the tree learned of file `file`: which file it is, so that a
+    /// file replaced since (a directory of its path swapped for a symlink to another
+    /// tree, say) fails instead of being hashed in its place. `None` for names from a
+    /// manifest.
     fn listed(&self, _file: u32) -> Option<FileStat> {
         None
     }
@@ -87,283 +109,297 @@ pub(crate) trait FileNames: Sync {
 pub(crate) struct Run<'a> {
     pub root: &'a RootDir,
     pub algorithm: Algorithm,
-    /// Workers; `None` for one per available core.
+    /// Cores to use; `None` for every available one. `Some` also turns off lending a
+    /// second thread to one large file (1 is for a spinning disk: one reader).
     pub jobs: Option<NonZeroUsize>,
+    /// Files read at once; `None` for the default: `DEFAULT_READERS`, or `jobs` when
+    /// the caller chose that.
+    pub readers: Option<NonZeroUsize>,
     /// A missing file is `Outcome::Skipped` rather than a failure.
     pub ignore_missing: bool,
     pub control: &'a Control,
 }
 
-impl Run<'_> {
-    /// Sizes, then hashes, every file: each outcome is then a digest, a failure, or
-    /// (missing, when ignored) skipped. `None` when cancelled.
-    pub(crate) fn size_and_hash(&self, files: &impl FileNames) -> Option<Vec<Outcome>> {
-        let cores = thread::available_parallelism().map_or(1, NonZeroUsize::get);
-        self.control
-            .files_total
-            .store(files.count() as u64, Ordering::Relaxed);
-        // Never more workers than files, and at least one.
-        let jobs = self
-            .jobs
-            .map_or(cores, NonZeroUsize::get)
-            .clamp(1, files.count().max(1));
-        // Cores left idle by too few files are lent to the largest ones; not when the
-        // caller chose `jobs` (1 is for a spinning disk, which wants one reader).
-        let spare_cores = match self.jobs {
-            None => cores.saturating_sub(jobs),
-            Some(_) => 0,
-        };
-        let mut outcomes = size_files(self.root, files, jobs, self.ignore_missing, self.control);
-        if !self.control.is_cancelled() {
-            let workers = Workers {
-                jobs,
-                spare_cores: AtomicUsize::new(spare_cores),
-            };
-            hash_files(
-                self.root,
-                files,
-                self.algorithm,
-                &workers,
-                &mut outcomes,
-                self.control,
-            );
-        }
-        (!self.control.is_cancelled()).then_some(outcomes)
-    }
-}
-
-/// The hashing workers, and the spare cores they may borrow for large files.
-struct Workers {
-    jobs: usize,
-    /// Cores no worker uses, each lendable to one large file at a time.
-    spare_cores: AtomicUsize,
-}
-
-impl Workers {
-    /// Takes a spare core if one is free.
-    fn borrow_core(&self) -> bool {
-        self.spare_cores
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
-            .is_ok()
-    }
-
-    fn return_core(&self) {
-        self.spare_cores.fetch_add(1, Ordering::AcqRel);
-    }
-}
-
 /// What is known of one file.
 #[derive(Debug, Clone)]
 pub(crate) enum Outcome {
-    /// A regular file of this size, not hashed yet.
-    Size(u64),
+    /// Not looked at yet.
+    Pending,
     Digest(Digest),
     Failed(Reason),
     /// Missing, and the caller said to ignore missing files.
     Skipped,
 }
 
-/// Phase 1: `stat` every file, on `jobs` workers taking batches of slots to fill.
-fn size_files(
-    root: &RootDir,
-    files: &impl FileNames,
-    jobs: usize,
-    ignore_missing: bool,
-    control: &Control,
-) -> Vec<Outcome> {
-    let mut outcomes = vec![Outcome::Skipped; files.count()];
-    // Workers take disjoint batches of the outcome slots and fill them in place.
-    let batches = Mutex::new(outcomes.chunks_mut(SIZE_BATCH).enumerate());
-    thread::scope(|scope| {
-        let workers: Vec<_> = (0..jobs)
-            .map(|_| {
-                scope.spawn(|| {
-                    let own_root = root.for_worker();
-                    let root = own_root.as_ref().unwrap_or(root);
-                    let mut name = Vec::new();
-                    loop {
-                        let next = batches.lock().unwrap_or_else(|e| e.into_inner()).next();
-                        let Some((batch, slots)) = next else {
-                            return;
-                        };
-                        if control.is_cancelled() {
-                            return;
-                        }
-                        for (offset, slot) in slots.iter_mut().enumerate() {
-                            let file = (batch * SIZE_BATCH + offset) as u32;
-                            *slot = match files.listed(file) {
-                                Some(stat) => Outcome::Size(stat.len),
-                                None => {
-                                    size_file(root, files.c_name(file, &mut name), ignore_missing)
-                                }
-                            };
-                        }
-                    }
-                })
-            })
-            .collect();
-        // Joined one by one, not just left to the scope: the scope waits for the
-        // closures, `join` also for the OS threads to be gone.
-        for worker in workers {
-            worker.join().expect("sizing worker panicked");
+impl Run<'_> {
+    /// Opens, sizes and hashes every file: each outcome is then a digest, a failure,
+    /// or (missing, when ignored) skipped. `None` when cancelled.
+    pub(crate) fn hash_all(&self, files: &impl FileNames) -> Option<Vec<Outcome>> {
+        let count = files.count();
+        self.control
+            .files_total
+            .store(count as u64, Ordering::Relaxed);
+        let mut outcomes = vec![Outcome::Pending; count];
+        if count > 0 {
+            let readers = self.reader_count(count);
+            // One reader (a spinning disk) reads for long: a `stat` pass first gives
+            // progress its byte total from the start, at the price of a second lookup
+            // of each name. Many readers count sizes as they open the files.
+            let sized = readers == 1 && self.size_all(files);
+            // Batches small enough that every reader gets several.
+            let batch = (count / (readers * 4)).clamp(1, BATCH_FILES);
+            let shared = Shared {
+                run: self,
+                files,
+                batches: Mutex::new(outcomes.chunks_mut(batch).enumerate()),
+                batch,
+                large: Mutex::new(LargeFiles::default()),
+                large_added: Condvar::new(),
+                claiming: AtomicUsize::new(readers),
+                cores: thread::available_parallelism().map_or(1, NonZeroUsize::get),
+                hashing_large: AtomicUsize::new(0),
+            };
+            thread::scope(|scope| {
+                let threads: Vec<_> = (0..readers)
+                    .map(|_| scope.spawn(|| shared.reader(readers > 1, !sized)))
+                    .collect();
+                // Joined one by one, not just left to the scope: the scope waits for
+                // the closures, `join` also for the OS threads to be gone.
+                for thread in threads {
+                    thread.join().expect("reader panicked");
+                }
+            });
         }
-    });
-    let mut bytes_total = 0;
-    let mut files_done = 0;
-    for outcome in &outcomes {
-        match outcome {
-            Outcome::Size(size) => bytes_total += size,
-            _ => files_done += 1,
-        }
+        (!self.control.is_cancelled()).then_some(outcomes)
     }
-    control.bytes_total.store(bytes_total, Ordering::Relaxed);
-    control.files_done.fetch_add(files_done, Ordering::Relaxed);
-    outcomes
-}
 
-fn size_file(root: &RootDir, name: &CStr, ignore_missing: bool) -> Outcome {
-    match root.stat(name) {
-        Ok(stat) if stat.is_regular => Outcome::Size(stat.len),
-        Ok(_) => Outcome::Failed(Reason::NotRegularFile),
-        Err(error) if error.kind() == io::ErrorKind::NotFound && ignore_missing => Outcome::Skipped,
-        Err(error) => Outcome::Failed(reason_for(&error)),
-    }
-}
-
-/// A file to hash: its size (the sort key), its index, and its outcome slot.
-type Job<'a> = (u64, u32, &'a mut Outcome);
-
-/// Phase 2: hash every file phase 1 sized, largest first, on `jobs` workers; each
-/// `Outcome::Size` becomes a digest or a failure.
-fn hash_files(
-    root: &RootDir,
-    files: &impl FileNames,
-    algorithm: Algorithm,
-    workers: &Workers,
-    outcomes: &mut [Outcome],
-    control: &Control,
-) {
-    let jobs = workers.jobs;
-    let mut order: Vec<Job> = outcomes
-        .iter_mut()
-        .enumerate()
-        .filter_map(|(file, outcome)| match *outcome {
-            Outcome::Size(size) => Some((size, file as u32, outcome)),
-            _ => None,
-        })
-        .collect();
-    if order.is_empty() {
-        return;
-    }
-    // Largest first; equal sizes keep file order.
-    order.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    let batch_lens = batch_lens(&order);
-
-    let (job_sender, job_receiver) = bounded::<&mut [Job]>(jobs * 2);
-    thread::scope(|scope| {
-        let workers: Vec<_> = (0..jobs.min(order.len()))
-            .map(|_| {
-                let job_receiver = job_receiver.clone();
-                scope.spawn(move || {
-                    let own_root = root.for_worker();
-                    let root = own_root.as_ref().unwrap_or(root);
-                    let mut buffer = vec![0u8; READ_BUFFER_LEN];
-                    let mut name = Vec::new();
-                    for batch in job_receiver {
-                        for (_, file, slot) in batch.iter_mut() {
-                            if control.is_cancelled() {
-                                return;
-                            }
-                            let listed = files.listed(*file);
-                            let name = files.c_name(*file, &mut name);
-                            let hashed = hash_file(
-                                root,
-                                name,
-                                listed,
-                                algorithm,
-                                &mut buffer,
-                                workers,
-                                control,
-                            );
-                            **slot = match hashed {
-                                Ok(digest) => Outcome::Digest(digest),
-                                Err(reason) => Outcome::Failed(reason),
-                            };
-                            control.files_done.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                })
-            })
-            .collect();
-        // Only the workers may hold receivers: if they all stop early (cancel), a send
-        // then fails instead of blocking forever.
-        drop(job_receiver);
-        let mut rest: &mut [Job] = &mut order;
-        for len in batch_lens {
-            let (batch, tail) = std::mem::take(&mut rest).split_at_mut(len);
-            rest = tail;
-            if control.is_cancelled() || job_sender.send(batch).is_err() {
-                break;
+    /// Adds the size of every regular file to the progress total; false when cancelled.
+    fn size_all(&self, files: &impl FileNames) -> bool {
+        let mut name = Vec::new();
+        for file in 0..files.count() as u32 {
+            if self.control.is_cancelled() {
+                return false;
+            }
+            if let Ok(stat) = self.root.stat(files.c_name(file, &mut name)) {
+                if stat.is_regular {
+                    self.control
+                        .bytes_total
+                        .fetch_add(stat.len, Ordering::Relaxed);
+                }
             }
         }
-        // Closing the job channel lets the workers leave their loop once it is empty.
-        drop(job_sender);
-        for worker in workers {
-            worker.join().expect("hashing worker panicked");
-        }
-    });
+        true
+    }
+
+    /// The readers for `count` files: the caller's, else `jobs` when given (1 for a
+    /// spinning disk), else the default; never more than files, nor than the open-file
+    /// limit allows (each reader holds a file and its own root descriptor).
+    fn reader_count(&self, count: usize) -> usize {
+        let wanted = match (self.readers, self.jobs) {
+            (Some(readers), _) => readers.get(),
+            (None, Some(jobs)) => jobs.get(),
+            (None, None) => DEFAULT_READERS,
+        };
+        let descriptors = crate::os::open_file_limit().saturating_sub(RESERVED_DESCRIPTORS);
+        let allowed = usize::try_from(descriptors / 2)
+            .unwrap_or(usize::MAX)
+            .max(1);
+        wanted.min(allowed).min(count).max(1)
+    }
 }
 
-/// Cuts the largest-first `order` into batches, the units sent to workers: a channel
-/// operation per small file would cost more than hashing it, so small files travel in
-/// groups of up to `BATCH_FILES` files or `BATCH_BYTES` bytes; a large file goes alone.
-fn batch_lens(order: &[Job]) -> Vec<usize> {
-    let mut lens = Vec::new();
-    let mut len = 0;
-    let mut bytes = 0u64;
-    for &(size, _, _) in order {
-        len += 1;
-        bytes += size;
-        if len >= BATCH_FILES || bytes >= BATCH_BYTES {
-            lens.push(len);
-            len = 0;
-            bytes = 0;
-        }
-    }
-    if len > 0 {
-        lens.push(len);
-    }
-    lens
+/// A large file waiting to be hashed: its size (the heap's key, largest first, then
+/// the lower index), and its outcome slot.
+type LargeFile<'a> = (u64, Reverse<u32>, &'a mut Outcome);
+
+/// The heap of large files, ordered by size then index (`&mut Outcome` has no order,
+/// so the slots live beside the keys).
+#[derive(Default)]
+struct LargeFiles<'a> {
+    keys: BinaryHeap<(u64, Reverse<u32>, usize)>,
+    slots: Vec<Option<&'a mut Outcome>>,
 }
 
-/// The digest of the file `name` under the root. Whatever is read now is hashed; a
-/// file removed since it was sized fails as missing, and one that is not the `listed`
-/// file any more fails as replaced.
-fn hash_file(
-    root: &RootDir,
-    name: &CStr,
-    listed: Option<FileStat>,
-    algorithm: Algorithm,
-    buffer: &mut [u8],
-    workers: &Workers,
-    control: &Control,
-) -> Result<Digest, Reason> {
-    let (file, stat) = root.open_regular(name).map_err(|error| match error {
-        OpenError::Io(error) => reason_for(&error),
-        OpenError::NotRegular => Reason::NotRegularFile,
-    })?;
-    if listed.is_some_and(|listed| (listed.dev, listed.ino) != (stat.dev, stat.ino)) {
-        return Err(Reason::ReadError(REPLACED.into()));
+impl<'a> LargeFiles<'a> {
+    fn push(&mut self, (size, index, slot): LargeFile<'a>) {
+        self.keys.push((size, index, self.slots.len()));
+        self.slots.push(Some(slot));
     }
-    let len = stat.len;
-    let hashed = if len >= ALTERNATE_MIN_LEN && workers.borrow_core() {
-        let hashed = hash_alternating(&file, algorithm, control);
-        workers.return_core();
-        hashed
-    } else {
-        hash_contents(file, len, algorithm, buffer, control)
-    };
-    hashed.map_err(|error| reason_for(&error))
+
+    fn pop(&mut self) -> Option<LargeFile<'a>> {
+        let (size, index, at) = self.keys.pop()?;
+        let slot = self.slots[at].take().expect("each slot is popped once");
+        Some((size, index, slot))
+    }
+}
+
+/// What the readers of one run share. Every field is here because more than one
+/// reader uses it.
+struct Shared<'r, 'o, F> {
+    run: &'r Run<'r>,
+    files: &'r F,
+    /// The outcome slots in batches, claimed in order; each batch's index times
+    /// `batch` is its first file.
+    batches: Mutex<std::iter::Enumerate<std::slice::ChunksMut<'o, Outcome>>>,
+    batch: usize,
+    /// Large files opened and sized, waiting to be hashed.
+    large: Mutex<LargeFiles<'o>>,
+    /// Signalled when a large file is added or a reader stops claiming batches.
+    large_added: Condvar,
+    /// Readers still claiming batches: they may yet add large files.
+    claiming: AtomicUsize,
+    /// Cores of the machine: a large file gets a second thread while fewer large files
+    /// than cores are being hashed and no batch is left to claim.
+    cores: usize,
+    hashing_large: AtomicUsize,
+}
+
+impl<'r, 'o, F: FileNames> Shared<'r, 'o, F> {
+    /// One reader: claims batches and hashes their small files, then hashes large files
+    /// largest first until none is left and no reader can add one. `defer`: put large
+    /// files on the heap (false for a single reader, which reads in list order).
+    /// `count_sizes`: add each file's size to the progress total as it is opened.
+    fn reader(&self, defer: bool, count_sizes: bool) {
+        let control = self.run.control;
+        let own_root = self.run.root.for_worker();
+        let root = own_root.as_ref().unwrap_or(self.run.root);
+        let mut buffer = vec![0u8; READ_BUFFER_LEN];
+        let mut name = Vec::new();
+        loop {
+            let next = self
+                .batches
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .next();
+            let Some((number, slots)) = next else { break };
+            for (offset, slot) in slots.iter_mut().enumerate() {
+                if control.is_cancelled() {
+                    break;
+                }
+                let file = (number * self.batch + offset) as u32;
+                let outcome = match self.open(root, file, &mut name, count_sizes) {
+                    Err(outcome) => outcome,
+                    Ok((_, stat)) if defer && stat.len >= DEFER_MIN_LEN => {
+                        self.defer(stat.len, file, slot);
+                        continue;
+                    }
+                    Ok((opened, stat)) => self.hash(opened, stat.len, &mut buffer),
+                };
+                *slot = outcome;
+                control.files_done.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.claiming.fetch_sub(1, Ordering::AcqRel);
+        self.large_added.notify_all();
+        while let Some((_, Reverse(file), slot)) = self.next_large() {
+            // Opened again: its size was counted when it was put on the heap.
+            let opened = self.open(root, file, &mut name, false);
+            *slot = match opened {
+                Err(outcome) => outcome,
+                Ok((opened, stat)) => {
+                    self.hashing_large.fetch_add(1, Ordering::AcqRel);
+                    let outcome = self.hash(opened, stat.len, &mut buffer);
+                    self.hashing_large.fetch_sub(1, Ordering::AcqRel);
+                    outcome
+                }
+            };
+            control.files_done.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Opens file `file` as a regular file, counting its size into the progress total
+    /// (when `count`); or its outcome when it cannot be read.
+    fn open(
+        &self,
+        root: &RootDir,
+        file: u32,
+        name: &mut Vec<u8>,
+        count: bool,
+    ) -> Result<(File, FileStat), Outcome> {
+        let c_name = self.files.c_name(file, name);
+        let (opened, stat) = match root.open_regular(c_name) {
+            Ok(opened) => opened,
+            Err(OpenError::NotRegular) => return Err(Outcome::Failed(Reason::NotRegularFile)),
+            Err(OpenError::Io(error))
+                if error.kind() == io::ErrorKind::NotFound && self.run.ignore_missing =>
+            {
+                return Err(Outcome::Skipped)
+            }
+            Err(OpenError::Io(error)) => return Err(Outcome::Failed(reason_for(&error))),
+        };
+        let listed = self.files.listed(file);
+        if listed.is_some_and(|listed| (listed.dev, listed.ino) != (stat.dev, stat.ino)) {
+            return Err(Outcome::Failed(Reason::ReadError(REPLACED.into())));
+        }
+        if count {
+            self.run
+                .control
+                .bytes_total
+                .fetch_add(stat.len, Ordering::Relaxed);
+        }
+        Ok((opened, stat))
+    }
+
+    /// Puts a large file on the heap (its size is counted already: it is opened again
+    /// when hashed, and counted then no more).
+    fn defer(&self, size: u64, file: u32, slot: &'o mut Outcome) {
+        let mut large = self.large.lock().unwrap_or_else(|e| e.into_inner());
+        large.push((size, Reverse(file), slot));
+        drop(large);
+        self.large_added.notify_one();
+    }
+
+    /// The largest waiting file; waits while readers may still add one. `None` when
+    /// none is left (or the run is cancelled).
+    fn next_large(&self) -> Option<LargeFile<'o>> {
+        let mut large = self.large.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if self.run.control.is_cancelled() {
+                return None;
+            }
+            if let Some(next) = large.pop() {
+                return Some(next);
+            }
+            if self.claiming.load(Ordering::Acquire) == 0 {
+                return None;
+            }
+            // A timeout, so that a cancel is seen even if nothing is signalled.
+            large = self
+                .large_added
+                .wait_timeout(large, Duration::from_millis(20))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// Hashes an open file of `len` bytes, on two threads taking turns when it is
+    /// large, no batch is left to claim, and a core is free.
+    fn hash(&self, file: File, len: u64, buffer: &mut [u8]) -> Outcome {
+        let control = self.run.control;
+        let algorithm = self.run.algorithm;
+        let hashed = if len >= ALTERNATE_MIN_LEN && self.may_borrow_core() {
+            crate::os::advise_sequential(&file);
+            hash_alternating(&file, algorithm, control)
+        } else {
+            if len >= DEFER_MIN_LEN {
+                crate::os::advise_sequential(&file);
+            }
+            hash_contents(file, len, algorithm, buffer, control)
+        };
+        match hashed {
+            Ok(digest) => Outcome::Digest(digest),
+            Err(error) => Outcome::Failed(reason_for(&error)),
+        }
+    }
+
+    /// Whether a large file may take a second thread: only when the caller left the
+    /// cores to us, no batch of small files is left to claim, and fewer large files
+    /// than cores are being hashed.
+    fn may_borrow_core(&self) -> bool {
+        self.run.jobs.is_none()
+            && self.claiming.load(Ordering::Acquire) == 0
+            && self.hashing_large.load(Ordering::Acquire) < self.cores
+    }
 }
 
 /// Hashes a large file on two threads taking turns, for when a core would otherwise

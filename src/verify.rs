@@ -21,6 +21,7 @@ use crate::control::Control;
 use crate::manifest::{read_manifest, Entry, Manifest, ManifestError};
 use crate::os::{OpenError, RootDir};
 use crate::paths::{display_join, lookup_name};
+pub use crate::pool::DEFAULT_READERS;
 use crate::pool::{FileNames, Outcome, Run};
 use crate::report::{Error, Failure, Match, Reason, Report};
 
@@ -38,9 +39,15 @@ pub struct Options {
     /// (`sha256sum.txt`, `SHA512SUMS`...) or else from its first line (BSD tag or hex
     /// length).
     pub algorithm: Option<Algorithm>,
-    /// Worker threads (files read at once); `None` for one per available core. Use 1 on
-    /// a spinning disk, where parallel readers make the head seek back and forth.
+    /// Cores to use; `None` for every available one. `Some(1)` is for a spinning disk,
+    /// where parallel readers make the head seek back and forth: one file at a time,
+    /// in manifest order, nothing read ahead (unless `readers` says otherwise).
     pub jobs: Option<NonZeroUsize>,
+    /// Files read at once, each by its own thread, which hashes what it reads: many
+    /// reads in flight keep an SSD, NVMe drive or network file system busy on data
+    /// that is not cached. `None` for the default: `jobs` when given, else
+    /// [`DEFAULT_READERS`] (16). Bounded by the open-file limit (two descriptors each).
+    pub readers: Option<NonZeroUsize>,
     /// GNU's `--ignore-missing`: a missing file is skipped, not a failure. A check that
     /// verified nothing at all still fails.
     pub ignore_missing: bool,
@@ -94,10 +101,11 @@ pub fn check_with(root: &Path, options: &Options, control: &Control) -> Result<R
         root: &root_dir,
         algorithm: manifest.algorithm,
         jobs: options.jobs,
+        readers: options.readers,
         ignore_missing: options.ignore_missing,
         control,
     };
-    let outcomes = run.size_and_hash(&files).ok_or(Error::Cancelled)?;
+    let outcomes = run.hash_all(&files).ok_or(Error::Cancelled)?;
 
     let report = plan.report(root_bytes, &manifest, &outcomes, options.list_matches);
     if options.ignore_missing && report.is_ok() && report.matched == 0 {
@@ -233,9 +241,7 @@ impl Plan {
                 }
                 Some(Outcome::Digest(digest)) => (Reason::Mismatch, Some(*digest)),
                 Some(Outcome::Failed(reason)) => (reason.clone(), None),
-                Some(Outcome::Size(_)) => {
-                    unreachable!("every sized file is hashed unless cancelled")
-                }
+                Some(Outcome::Pending) => unreachable!("every file is looked at unless cancelled"),
             };
             report.failures.push(Failure {
                 path: display_join(root, &entry.name),

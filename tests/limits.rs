@@ -5,6 +5,9 @@
 
 mod common;
 
+use std::num::NonZeroUsize;
+
+use checksig::{check, Options};
 use common::{c_verify, TempDir};
 
 #[test]
@@ -38,6 +41,19 @@ fn twenty_thousand_files_with_an_open_file_limit_of_64() {
     );
     // Every descriptor the check opened (files, the root, the workers' roots) is closed.
     assert_eq!(open_descriptors(), open_before);
+
+    // Asking for far more reads in flight than the limit allows: the readers are
+    // bounded by it, and the check still passes where it should.
+    for readers in [64, 1000] {
+        let options = Options {
+            readers: NonZeroUsize::new(readers),
+            ..Options::default()
+        };
+        let report = check(dir.path(), &options).unwrap();
+        assert_eq!(report.matched, 19_999, "readers {readers}");
+        assert_eq!(report.failures.len(), 1);
+        assert_eq!(open_descriptors(), open_before);
+    }
 }
 
 /// The number of descriptors this process has open.

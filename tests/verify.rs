@@ -534,3 +534,45 @@ fn a_large_file_alone_matches_gnu_sha1sum() {
         Some(sha1_hex(&changed))
     );
 }
+
+/// Many reads in flight, and a read error among them (reading `/proc/self/mem` at
+/// offset 0 fails with EIO; a symlink inside the root leads there): each erroring
+/// entry fails with the OS's reason, every other file is verified, in manifest order,
+/// whatever the number of readers.
+#[test]
+fn a_read_error_in_flight_fails_its_own_file_only() {
+    let dir = TempDir::new("read-error");
+    let mut manifest = String::new();
+    let broken = [7usize, 500, 1999];
+    for i in 0..2000 {
+        let name = format!("f{i:04}");
+        if broken.contains(&i) {
+            symlink("/proc/self/mem", dir.join(name.as_bytes())).unwrap();
+            manifest.push_str(&format!("{}  {name}\n", sha1_hex(b"")));
+            continue;
+        }
+        let contents = format!("file {i}\n").repeat(i % 50 + 1);
+        dir.write(name.as_bytes(), contents.as_bytes());
+        manifest.push_str(&format!("{}  {name}\n", sha1_hex(contents.as_bytes())));
+    }
+    dir.manifest(manifest.as_bytes());
+    for readers in [1, 3, 64, 256] {
+        let options = Options {
+            readers: std::num::NonZeroUsize::new(readers),
+            ..Options::default()
+        };
+        let report = check(dir.path(), &options).unwrap();
+        let got: Vec<(u32, Reason)> = report
+            .failures
+            .iter()
+            .map(|f| (f.line, f.reason.clone()))
+            .collect();
+        let io_error = Reason::ReadError("Input/output error".into());
+        let expected: Vec<(u32, Reason)> = broken
+            .iter()
+            .map(|&i| (i as u32 + 1, io_error.clone()))
+            .collect();
+        assert_eq!(got, expected, "readers {readers}");
+        assert_eq!(report.matched, 1997, "readers {readers}");
+    }
+}

@@ -85,6 +85,7 @@ pub unsafe extern "C" fn checksig_create_start(
                 algorithm: options.algorithm.unwrap_or(Algorithm::Sha1),
                 manifest: options.manifest,
                 jobs: options.jobs,
+                readers: options.readers,
             }),
         };
         options.map(Work::Create)
@@ -118,6 +119,7 @@ unsafe fn options_from_c(given: &checksig_options) -> Result<Options, &'static s
     let mut options = Options {
         algorithm,
         jobs: NonZeroUsize::new(given.jobs),
+        readers: NonZeroUsize::new(given.readers),
         ignore_missing: given.ignore_missing,
         list_matches: given.list_matches,
         ..Options::default()

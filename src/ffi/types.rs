@@ -134,8 +134,8 @@ pub struct checksig_options {
     /// algorithm's usual name (`checksig_algorithm_default_manifest`). Copied: need
     /// not outlive the call.
     pub manifest: *const c_char,
-    /// Files read at once (worker threads); 0 for one per available core. Use 1 on a
-    /// spinning disk.
+    /// Cores to use; 0 for every available one. 1 is for a spinning disk: one file at
+    /// a time, in manifest order (and, unless `readers` is set, one read in flight).
     pub jobs: usize,
     /// Skip missing files instead of failing them; the check still fails when nothing
     /// at all was verified.
@@ -146,10 +146,15 @@ pub struct checksig_options {
     /// The manifest's algorithm (AUTO: see `checksig_algorithm`). Any other value than
     /// the enum's gives a `CHECKSIG_ERROR` job.
     pub algorithm: u32,
+    /// Files read at once, each by its own thread (reads in flight, for SSDs, NVMe and
+    /// network storage on data not in the page cache); 0 for the default: `jobs` when
+    /// that is set, else 16. Bounded by the open-file limit.
+    pub readers: usize,
 }
 
 /// A snapshot of a job's progress. `files` counts distinct files (a name listed twice
-/// is one file); `bytes_total` is known once every file has been sized.
+/// is one file); `bytes_total` counts the files opened so far, and is final once every
+/// file has been opened (with `jobs` or `readers` 1, from the start).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct checksig_progress {

@@ -348,6 +348,19 @@ def test_jobs(tmp_path, jobs):
 def test_bad_jobs(tmp_path, jobs, error):
     with pytest.raises(error, match="jobs"):
         checksig.check(tmp_path, jobs=jobs)
+    with pytest.raises(error, match="readers"):
+        checksig.check(tmp_path, readers=jobs)
+
+
+@pytest.mark.parametrize("readers", [1, 4, 200])
+def test_readers(tmp_path, readers):
+    """Any number of reads in flight gives the same report, in manifest order."""
+    root = logs_dir(tmp_path / "logs", broken=["app-02.log", "app-09.log"])
+    report = checksig.check(root, readers=readers)
+    assert [f.path for f in report.failures] == [f"{root}/app-02.log", f"{root}/app-09.log"]
+    assert report.matched == 8
+    created = checksig.create(root, manifest="again.sha1", readers=readers)
+    assert created.files == 11
 
 
 @pytest.mark.parametrize(

@@ -109,6 +109,14 @@ CASES = [
     ("status-no-manifest", ["--status", "{nomanifest}"], 2, [], []),
     ("jobs-1", ["--jobs", "1", "{bad}"], 1, None, []),
     ("jobs-3", ["-j3", "{good}"], 0, verdicts("good", 10) + ["{good}: OK (10 files)"], []),
+    ("readers-64", ["--readers", "64", "{bad}"], 1, None, []),
+    (
+        "readers-1",
+        ["--readers", "1", "{good}"],
+        0,
+        verdicts("good", 10) + ["{good}: OK (10 files)"],
+        [],
+    ),
     (
         "missing-file",
         ["{missing}"],
@@ -165,10 +173,11 @@ def test_cli(dirs, tmp_path, args, status, stdout, stderr):
         ([], "the following arguments are required: DIR"),
         (["--jobs", "0", "."], "must be at least 1"),
         (["--jobs", "x", "."], "not a number"),
+        (["--readers", "0", "."], "must be at least 1"),
         (["--quiet", "--status", "."], "not allowed with argument"),
         (["--frobnicate", "."], "unrecognized arguments"),
     ],
-    ids=["no-dir", "jobs-0", "jobs-x", "quiet-and-status", "unknown-option"],
+    ids=["no-dir", "jobs-0", "jobs-x", "readers-0", "quiet-and-status", "unknown-option"],
 )
 def test_usage_errors_exit_2(tmp_path, args, message):
     result = run_cli(*args, cwd=tmp_path)
