@@ -2,14 +2,18 @@
 # The whole test suite, as the README gives it and as CI runs it (.ci/run):
 # formatting, lints, the Rust tests (with the C program under valgrind and the
 # differential test against GNU sha1sum), then the Python package installed into its
-# own venv and its pytest suite (CLI, threads, Ctrl-C, wheel and sdist installs).
+# own venv and its pytest suite (CLI, threads, Ctrl-C, wheel and sdist installs), then
+# the manylinux2014 wheels of the oldest and newest supported Python (3.8, 3.13), each
+# installed into a fresh venv of its Python and put through the API and CLI tests, and
+# their libraries checked against the glibc 2.17 floor.
 #
 # It relies on nothing left on the machine but a Rust toolchain and Python 3: what
 # else it needs it installs (rustup components, pip packages into the venv, and, as
 # root on Debian, valgrind).
 #
 # Environment: VENV (default .venv) is the virtualenv used; CHECKSIG_SKIP_PACKAGING=1
-# skips the slow wheel/sdist build-and-install test.
+# skips the slow wheel/sdist build-and-install test. A Python missing for the wheel
+# tests (tools/find-python finds none) is a warning, and its tests are skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,3 +54,37 @@ VENV="${VENV:-.venv}"
 # The pytest script, not `python -m pytest`: that would put the source tree first on
 # sys.path, and the tests must import the installed module.
 "$VENV/bin/pytest" -p no:cacheprovider -q tests/python
+
+step "wheels: manylinux2014 wheels of the oldest and newest Python, each tested in a fresh venv"
+WHEEL_PYTHONS=(3.8 3.13)
+WHEELHOUSE_TEST=build/test-wheelhouse
+found=()
+for version in "${WHEEL_PYTHONS[@]}"; do
+    if tools/find-python "$version" >/dev/null; then
+        found+=("$version")
+    else
+        printf 'WARNING: no usable CPython %s on this machine (tools/find-python): its wheel is not built or tested\n' "$version" >&2
+    fi
+done
+if [ ${#found[@]} = 0 ]; then
+    printf 'WARNING: none of %s found: the wheel tests are skipped\n' "${WHEEL_PYTHONS[*]}" >&2
+else
+    WHEELHOUSE="$WHEELHOUSE_TEST" tools/build-wheels.sh "${found[@]}"
+    tags=()
+    for version in "${found[@]}"; do
+        tag="cp${version/./}"
+        tags+=("$tag")
+        wheel=("$WHEELHOUSE_TEST"/checksig-*-"$tag-$tag"-*.whl)
+        step "$tag: install ${wheel[0]##*/} into a fresh venv, then the API and CLI tests"
+        venv="build/test-venvs/$tag"
+        rm -rf "$venv"
+        "$(tools/find-python "$version")" -m venv "$venv"
+        "$venv/bin/python" -m pip install --quiet "${wheel[0]}" pytest pexpect
+        # The venv's pytest script, so that the tests import the installed wheel.
+        CHECKSIG_SKIP_PACKAGING=1 "$venv/bin/pytest" -p no:cacheprovider -q \
+            tests/python/test_api.py tests/python/test_cli.py tests/python/test_create.py
+    done
+    step "wheels: tags, library names and the glibc 2.17 floor (readelf, objdump)"
+    CHECKSIG_WHEELHOUSE="$WHEELHOUSE_TEST" CHECKSIG_WHEEL_TAGS="${tags[*]}" \
+        "$VENV/bin/pytest" -p no:cacheprovider -q tests/python/test_wheels.py
+fi
