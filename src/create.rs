@@ -158,17 +158,22 @@ fn manifest_contents(
         ignore_missing: false,
         control,
     };
-    let outcomes = run.hash_all(&files).ok_or(Error::Cancelled)?;
+    let mut outcomes = vec![None; walk.files.len()];
+    if !run.hash_all(&files, |file, outcome| {
+        outcomes[file as usize] = Some(outcome)
+    }) {
+        return Err(Error::Cancelled);
+    }
 
     let mut contents = Vec::new();
     let mut unreadable = Vec::new();
-    for ((name, _), outcome) in walk.files.iter().zip(&outcomes) {
+    for ((name, _), outcome) in walk.files.iter().zip(outcomes) {
         match outcome {
-            Outcome::Digest(digest) => write_line(&mut contents, &digest.to_hex(), name),
-            Outcome::Failed(reason) => {
-                unreadable.push((display_join(root_bytes, name), reason.clone()))
+            Some(Outcome::Digest(digest)) => write_line(&mut contents, &digest.to_hex(), name),
+            Some(Outcome::Failed(reason)) => {
+                unreadable.push((display_join(root_bytes, name), reason))
             }
-            Outcome::Pending | Outcome::Skipped => unreachable!("every listed file is hashed"),
+            None | Some(Outcome::Skipped) => unreachable!("every listed file is hashed"),
         }
     }
     if !unreadable.is_empty() {

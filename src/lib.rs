@@ -41,5 +41,5 @@ pub mod verify;
 pub use algorithm::{Algorithm, Digest};
 pub use control::{Control, Progress};
 pub use create::{create, create_with, CreateOptions, Created};
-pub use report::{Error, Failure, Match, Reason, Report};
-pub use verify::{check, check_with, Options, DEFAULT_MANIFEST};
+pub use report::{Error, Failure, Match, Reason, Report, Status, Summary, Verdict};
+pub use verify::{check, check_each, check_with, Options, DEFAULT_MANIFEST, DEFAULT_READERS};

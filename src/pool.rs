@@ -26,8 +26,8 @@
 //! kernel or seccomp dependence (see the README).
 //!
 //! Each thread holds at most one file open (besides its own descriptor of the root),
-//! reuses one read buffer, and writes each outcome into that file's own slot, so
-//! results are tied to the file index whatever thread finished first. Threads are
+//! reuses one read buffer, and sends each outcome tagged with its file's index to the
+//! calling thread, so results are tied to the file whatever thread finished first. Threads are
 //! joined before the pass returns: no thread outlives a call, so a process may fork
 //! after a check, and nothing is left running at exit.
 
@@ -120,11 +120,9 @@ pub(crate) struct Run<'a> {
     pub control: &'a Control,
 }
 
-/// What is known of one file.
+/// What became of one file.
 #[derive(Debug, Clone)]
 pub(crate) enum Outcome {
-    /// Not looked at yet.
-    Pending,
     Digest(Digest),
     Failed(Reason),
     /// Missing, and the caller said to ignore missing files.
@@ -132,14 +130,18 @@ pub(crate) enum Outcome {
 }
 
 impl Run<'_> {
-    /// Opens, sizes and hashes every file: each outcome is then a digest, a failure,
-    /// or (missing, when ignored) skipped. `None` when cancelled.
-    pub(crate) fn hash_all(&self, files: &impl FileNames) -> Option<Vec<Outcome>> {
+    /// Opens, sizes and hashes every file, calling `on_decided` on the calling thread
+    /// with each file's outcome (a digest, a failure, or, missing when ignored,
+    /// skipped) as soon as it is known, in no particular order. False when cancelled.
+    pub(crate) fn hash_all(
+        &self,
+        files: &impl FileNames,
+        mut on_decided: impl FnMut(u32, Outcome),
+    ) -> bool {
         let count = files.count();
         self.control
             .files_total
             .store(count as u64, Ordering::Relaxed);
-        let mut outcomes = vec![Outcome::Pending; count];
         if count > 0 {
             let readers = self.reader_count(count);
             // One reader (a spinning disk) reads for long: a `stat` pass first gives
@@ -148,12 +150,14 @@ impl Run<'_> {
             let sized = readers == 1 && self.size_all(files);
             // Batches small enough that every reader gets several.
             let batch = (count / (readers * 4)).clamp(1, BATCH_FILES);
+            let (sender, receiver) = bounded::<Vec<(u32, Outcome)>>(readers * 2);
             let shared = Shared {
                 run: self,
                 files,
-                batches: Mutex::new(outcomes.chunks_mut(batch).enumerate()),
+                count,
+                next_batch: AtomicUsize::new(0),
                 batch,
-                large: Mutex::new(LargeFiles::default()),
+                large: Mutex::new(BinaryHeap::new()),
                 large_added: Condvar::new(),
                 claiming: AtomicUsize::new(readers),
                 cores: thread::available_parallelism().map_or(1, NonZeroUsize::get),
@@ -161,8 +165,19 @@ impl Run<'_> {
             };
             thread::scope(|scope| {
                 let threads: Vec<_> = (0..readers)
-                    .map(|_| scope.spawn(|| shared.reader(readers > 1, !sized)))
+                    .map(|_| {
+                        let sender = sender.clone();
+                        let shared = &shared;
+                        scope.spawn(move || shared.reader(readers > 1, !sized, &sender))
+                    })
                     .collect();
+                // Only the readers hold senders: the loop ends when they all have.
+                drop(sender);
+                for decided in receiver {
+                    for (file, outcome) in decided {
+                        on_decided(file, outcome);
+                    }
+                }
                 // Joined one by one, not just left to the scope: the scope waits for
                 // the closures, `join` also for the OS threads to be gone.
                 for thread in threads {
@@ -170,7 +185,7 @@ impl Run<'_> {
                 }
             });
         }
-        (!self.control.is_cancelled()).then_some(outcomes)
+        !self.control.is_cancelled()
     }
 
     /// Adds the size of every regular file to the progress total; false when cancelled.
@@ -208,42 +223,24 @@ impl Run<'_> {
     }
 }
 
-/// A large file waiting to be hashed: its size (the heap's key, largest first, then
-/// the lower index), and its outcome slot.
-type LargeFile<'a> = (u64, Reverse<u32>, &'a mut Outcome);
+/// A large file waiting to be hashed: its size (the heap's key: largest first, then
+/// the lower index).
+type LargeFile = (u64, Reverse<u32>);
 
-/// The heap of large files, ordered by size then index (`&mut Outcome` has no order,
-/// so the slots live beside the keys).
-#[derive(Default)]
-struct LargeFiles<'a> {
-    keys: BinaryHeap<(u64, Reverse<u32>, usize)>,
-    slots: Vec<Option<&'a mut Outcome>>,
-}
-
-impl<'a> LargeFiles<'a> {
-    fn push(&mut self, (size, index, slot): LargeFile<'a>) {
-        self.keys.push((size, index, self.slots.len()));
-        self.slots.push(Some(slot));
-    }
-
-    fn pop(&mut self) -> Option<LargeFile<'a>> {
-        let (size, index, at) = self.keys.pop()?;
-        let slot = self.slots[at].take().expect("each slot is popped once");
-        Some((size, index, slot))
-    }
-}
+/// Outcomes a reader sends at once: a batch's, or one large file's.
+type Decided = Vec<(u32, Outcome)>;
 
 /// What the readers of one run share. Every field is here because more than one
 /// reader uses it.
-struct Shared<'r, 'o, F> {
+struct Shared<'r, F> {
     run: &'r Run<'r>,
     files: &'r F,
-    /// The outcome slots in batches, claimed in order; each batch's index times
-    /// `batch` is its first file.
-    batches: Mutex<std::iter::Enumerate<std::slice::ChunksMut<'o, Outcome>>>,
+    count: usize,
+    /// The next batch to claim; batch `n` is files `n * batch ..`.
+    next_batch: AtomicUsize,
     batch: usize,
     /// Large files opened and sized, waiting to be hashed.
-    large: Mutex<LargeFiles<'o>>,
+    large: Mutex<BinaryHeap<LargeFile>>,
     /// Signalled when a large file is added or a reader stops claiming batches.
     large_added: Condvar,
     /// Readers still claiming batches: they may yet add large files.
@@ -254,47 +251,48 @@ struct Shared<'r, 'o, F> {
     hashing_large: AtomicUsize,
 }
 
-impl<'r, 'o, F: FileNames> Shared<'r, 'o, F> {
+impl<F: FileNames> Shared<'_, F> {
     /// One reader: claims batches and hashes their small files, then hashes large files
     /// largest first until none is left and no reader can add one. `defer`: put large
     /// files on the heap (false for a single reader, which reads in list order).
     /// `count_sizes`: add each file's size to the progress total as it is opened.
-    fn reader(&self, defer: bool, count_sizes: bool) {
+    fn reader(&self, defer: bool, count_sizes: bool, decided: &Sender<Decided>) {
         let control = self.run.control;
         let own_root = self.run.root.for_worker();
         let root = own_root.as_ref().unwrap_or(self.run.root);
         let mut buffer = vec![0u8; READ_BUFFER_LEN];
         let mut name = Vec::new();
         loop {
-            let next = self
-                .batches
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .next();
-            let Some((number, slots)) = next else { break };
-            for (offset, slot) in slots.iter_mut().enumerate() {
+            let start = self.next_batch.fetch_add(1, Ordering::Relaxed) * self.batch;
+            if start >= self.count || control.is_cancelled() {
+                break;
+            }
+            let end = (start + self.batch).min(self.count);
+            let mut outcomes = Vec::with_capacity(end - start);
+            for file in start as u32..end as u32 {
                 if control.is_cancelled() {
                     break;
                 }
-                let file = (number * self.batch + offset) as u32;
                 let outcome = match self.open(root, file, &mut name, count_sizes) {
                     Err(outcome) => outcome,
                     Ok((_, stat)) if defer && stat.len >= DEFER_MIN_LEN => {
-                        self.defer(stat.len, file, slot);
+                        self.defer(stat.len, file);
                         continue;
                     }
                     Ok((opened, stat)) => self.hash(opened, stat.len, &mut buffer),
                 };
-                *slot = outcome;
+                outcomes.push((file, outcome));
                 control.files_done.fetch_add(1, Ordering::Relaxed);
+            }
+            if decided.send(outcomes).is_err() {
+                break;
             }
         }
         self.claiming.fetch_sub(1, Ordering::AcqRel);
         self.large_added.notify_all();
-        while let Some((_, Reverse(file), slot)) = self.next_large() {
+        while let Some((_, Reverse(file))) = self.next_large() {
             // Opened again: its size was counted when it was put on the heap.
-            let opened = self.open(root, file, &mut name, false);
-            *slot = match opened {
+            let outcome = match self.open(root, file, &mut name, false) {
                 Err(outcome) => outcome,
                 Ok((opened, stat)) => {
                     self.hashing_large.fetch_add(1, Ordering::AcqRel);
@@ -304,6 +302,9 @@ impl<'r, 'o, F: FileNames> Shared<'r, 'o, F> {
                 }
             };
             control.files_done.fetch_add(1, Ordering::Relaxed);
+            if decided.send(vec![(file, outcome)]).is_err() {
+                break;
+            }
         }
     }
 
@@ -342,16 +343,16 @@ impl<'r, 'o, F: FileNames> Shared<'r, 'o, F> {
 
     /// Puts a large file on the heap (its size is counted already: it is opened again
     /// when hashed, and counted then no more).
-    fn defer(&self, size: u64, file: u32, slot: &'o mut Outcome) {
+    fn defer(&self, size: u64, file: u32) {
         let mut large = self.large.lock().unwrap_or_else(|e| e.into_inner());
-        large.push((size, Reverse(file), slot));
+        large.push((size, Reverse(file)));
         drop(large);
         self.large_added.notify_one();
     }
 
     /// The largest waiting file; waits while readers may still add one. `None` when
     /// none is left (or the run is cancelled).
-    fn next_large(&self) -> Option<LargeFile<'o>> {
+    fn next_large(&self) -> Option<LargeFile> {
         let mut large = self.large.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             if self.run.control.is_cancelled() {

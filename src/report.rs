@@ -88,6 +88,42 @@ impl Failure {
     }
 }
 
+/// One manifest entry's verdict, as [`crate::verify::check_each`] delivers it: in
+/// manifest order, as soon as it and every entry before it are decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict<'a> {
+    /// The entry's number among the checksum lines (0-based).
+    pub index: usize,
+    /// The manifest line (1-based).
+    pub line: u32,
+    /// The name as written in the manifest (unescaped), relative to the root.
+    pub name: &'a [u8],
+    pub status: Status,
+    /// The digest the manifest lists.
+    pub expected: Digest,
+    /// The digest computed, when the file was read (so for `Ok` and mismatches).
+    pub actual: Option<Digest>,
+}
+
+/// What an entry came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// The file matched.
+    Ok,
+    Failed(Reason),
+    /// Missing, and `ignore_missing` was set.
+    Skipped,
+}
+
+/// The counts of a check, per manifest entry (line).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub entries: u64,
+    pub matched: u64,
+    pub failed: u64,
+    pub skipped: u64,
+}
+
 /// The outcome of a check that ran to the end.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report {

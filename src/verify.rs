@@ -8,6 +8,7 @@
 //! against its own digest (see [`crate::paths::lookup_name`]).
 
 use std::collections::hash_map::RandomState;
+use std::collections::HashMap;
 use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::hash::BuildHasher;
@@ -16,14 +17,14 @@ use std::num::NonZeroUsize;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use crate::algorithm::Algorithm;
+use crate::algorithm::{Algorithm, Digest};
 use crate::control::Control;
 use crate::manifest::{read_manifest, Entry, Manifest, ManifestError};
 use crate::os::{OpenError, RootDir};
 use crate::paths::{display_join, lookup_name};
 pub use crate::pool::DEFAULT_READERS;
 use crate::pool::{FileNames, Outcome, Run};
-use crate::report::{Error, Failure, Match, Reason, Report};
+use crate::report::{Error, Failure, Match, Reason, Report, Status, Summary, Verdict};
 
 /// The manifest looked for when the caller names neither a manifest nor an algorithm.
 pub const DEFAULT_MANIFEST: &str = "sha1sum.txt";
@@ -68,6 +69,45 @@ pub fn check(root: &Path, options: &Options) -> Result<Report, Error> {
 /// the root or the manifest, or a cancellation.
 pub fn check_with(root: &Path, options: &Options, control: &Control) -> Result<Report, Error> {
     let root_bytes = root.as_os_str().as_bytes();
+    let mut report = Report::default();
+    let summary = check_each(root, options, control, |verdict| {
+        let path = || display_join(root_bytes, verdict.name);
+        match &verdict.status {
+            Status::Ok if options.list_matches => report.matches.push(Match {
+                path: path(),
+                line: verdict.line,
+            }),
+            Status::Ok | Status::Skipped => {}
+            Status::Failed(reason) => report.failures.push(Failure {
+                path: path(),
+                line: verdict.line,
+                reason: reason.clone(),
+                expected: verdict.expected,
+                actual: verdict.actual.filter(|_| *reason == Reason::Mismatch),
+            }),
+        }
+    })?;
+    report.entries = summary.entries;
+    report.matched = summary.matched;
+    report.skipped = summary.skipped;
+    Ok(report)
+}
+
+/// Checks `root` against its manifest and calls `on_verdict` with every entry's
+/// verdict **in manifest order, as soon as it and every entry before it are decided**:
+/// a reorder window over the files being read, not the whole list, so a consumer can
+/// print each line as GNU `sha1sum -c` does, and hold nothing. Runs on the calling
+/// thread (the readers are the pool's). Returns the counts.
+///
+/// Errors as [`check_with`]; a cancel (through `control`) stops it with
+/// `Error::Cancelled` after the verdicts delivered so far.
+pub fn check_each(
+    root: &Path,
+    options: &Options,
+    control: &Control,
+    mut on_verdict: impl FnMut(&Verdict<'_>),
+) -> Result<Summary, Error> {
+    let root_bytes = root.as_os_str().as_bytes();
     let root_error = |error| Error::Root {
         root: root_bytes.to_vec(),
         error,
@@ -105,15 +145,134 @@ pub fn check_with(root: &Path, options: &Options, control: &Control) -> Result<R
         ignore_missing: options.ignore_missing,
         control,
     };
-    let outcomes = run.hash_all(&files).ok_or(Error::Cancelled)?;
-
-    let report = plan.report(root_bytes, &manifest, &outcomes, options.list_matches);
-    if options.ignore_missing && report.is_ok() && report.matched == 0 {
+    let mut table = FileTable::new(plan.files.len(), manifest.algorithm.digest_len());
+    let mut order = InOrder {
+        manifest: &manifest,
+        plan: &plan,
+        next: 0,
+        summary: Summary {
+            entries: manifest.entries.len() as u64,
+            ..Summary::default()
+        },
+    };
+    // Names outside the root need no file: the first may be decided already.
+    order.deliver(&table, &mut on_verdict);
+    let finished = run.hash_all(&files, |file, outcome| {
+        table.set(file, outcome);
+        order.deliver(&table, &mut on_verdict);
+    });
+    if !finished {
+        return Err(Error::Cancelled);
+    }
+    let summary = order.summary;
+    if options.ignore_missing && summary.failed == 0 && summary.matched == 0 {
         return Err(Error::NothingVerified {
             path: manifest_path.as_os_str().as_bytes().to_vec(),
         });
     }
-    Ok(report)
+    Ok(summary)
+}
+
+/// What became of each planned file, compactly: a state byte per file and the digests
+/// side by side (a digest enum per file would be over three times the size on a
+/// manifest of millions of lines); the rare read errors' words apart.
+struct FileTable {
+    state: Vec<FileState>,
+    digests: Vec<u8>,
+    digest_len: usize,
+    reasons: HashMap<u32, Reason>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FileState {
+    Pending,
+    Hashed,
+    Skipped,
+    Failed,
+}
+
+impl FileTable {
+    fn new(files: usize, digest_len: usize) -> FileTable {
+        FileTable {
+            state: vec![FileState::Pending; files],
+            digests: vec![0; files * digest_len],
+            digest_len,
+            reasons: HashMap::new(),
+        }
+    }
+
+    fn set(&mut self, file: u32, outcome: Outcome) {
+        let at = file as usize;
+        self.state[at] = match outcome {
+            Outcome::Digest(digest) => {
+                let len = self.digest_len;
+                self.digests[at * len..(at + 1) * len].copy_from_slice(digest.as_bytes());
+                FileState::Hashed
+            }
+            Outcome::Skipped => FileState::Skipped,
+            Outcome::Failed(reason) => {
+                self.reasons.insert(file, reason);
+                FileState::Failed
+            }
+        };
+    }
+
+    fn digest(&self, file: usize) -> Digest {
+        let len = self.digest_len;
+        Digest::new(&self.digests[file * len..(file + 1) * len])
+    }
+}
+
+/// Delivers verdicts in manifest order: entry `next` goes out once its file is decided.
+struct InOrder<'a> {
+    manifest: &'a Manifest,
+    plan: &'a Plan,
+    /// The first entry not delivered yet.
+    next: usize,
+    summary: Summary,
+}
+
+impl InOrder<'_> {
+    fn deliver(&mut self, table: &FileTable, on_verdict: &mut impl FnMut(&Verdict<'_>)) {
+        while let Some(entry) = self.manifest.entries.get(self.next) {
+            let file = self.plan.entry_file[self.next];
+            let expected = self.manifest.expected(self.next);
+            let (status, actual) = if file == OUTSIDE {
+                (Status::Failed(Reason::OutsideRoot), None)
+            } else {
+                let file = file as usize;
+                match table.state[file] {
+                    FileState::Pending => return,
+                    FileState::Skipped => (Status::Skipped, None),
+                    FileState::Failed => {
+                        (Status::Failed(table.reasons[&(file as u32)].clone()), None)
+                    }
+                    FileState::Hashed => {
+                        let actual = table.digest(file);
+                        let status = match actual == expected {
+                            true => Status::Ok,
+                            false => Status::Failed(Reason::Mismatch),
+                        };
+                        (status, Some(actual))
+                    }
+                }
+            };
+            match status {
+                Status::Ok => self.summary.matched += 1,
+                Status::Skipped => self.summary.skipped += 1,
+                Status::Failed(_) => self.summary.failed += 1,
+            }
+            on_verdict(&Verdict {
+                index: self.next,
+                line: entry.line,
+                name: &entry.name,
+                status,
+                expected,
+                actual,
+            });
+            self.next += 1;
+        }
+    }
 }
 
 /// Opens the manifest `name` (relative to the root unless absolute) as a listed file
@@ -206,52 +365,6 @@ impl Plan {
             entry_file: first,
             files,
         }
-    }
-
-    /// Every entry's verdict, in manifest order.
-    fn report(
-        &self,
-        root: &[u8],
-        manifest: &Manifest,
-        outcomes: &[Outcome],
-        list_matches: bool,
-    ) -> Report {
-        let mut report = Report {
-            entries: manifest.entries.len() as u64,
-            ..Report::default()
-        };
-        for (index, (entry, &file)) in manifest.entries.iter().zip(&self.entry_file).enumerate() {
-            let expected = manifest.expected(index);
-            let outcome = (file != OUTSIDE).then(|| &outcomes[file as usize]);
-            let (reason, actual) = match outcome {
-                None => (Reason::OutsideRoot, None),
-                Some(Outcome::Skipped) => {
-                    report.skipped += 1;
-                    continue;
-                }
-                Some(Outcome::Digest(digest)) if *digest == expected => {
-                    report.matched += 1;
-                    if list_matches {
-                        report.matches.push(Match {
-                            path: display_join(root, &entry.name),
-                            line: entry.line,
-                        });
-                    }
-                    continue;
-                }
-                Some(Outcome::Digest(digest)) => (Reason::Mismatch, Some(*digest)),
-                Some(Outcome::Failed(reason)) => (reason.clone(), None),
-                Some(Outcome::Pending) => unreachable!("every file is looked at unless cancelled"),
-            };
-            report.failures.push(Failure {
-                path: display_join(root, &entry.name),
-                line: entry.line,
-                reason,
-                expected,
-                actual,
-            });
-        }
-        report
     }
 }
 
