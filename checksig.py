@@ -34,11 +34,13 @@ from typing import (
     Any,
     Callable,
     Dict,
+    Iterator,
     List,
     NamedTuple,
     Optional,
     Sequence,
     TextIO,
+    Tuple,
     Union,
 )
 
@@ -48,6 +50,8 @@ if TYPE_CHECKING:  # imported lazily by the CLI: a library import stays fast
 __all__ = [
     "check",
     "check_signatures",
+    "iter_check",
+    "Outcome",
     "create",
     "Created",
     "ALGORITHMS",
@@ -210,6 +214,7 @@ class _Options(ctypes.Structure):
         ("list_matches", ctypes.c_bool),
         ("algorithm", ctypes.c_uint32),
         ("readers", ctypes.c_size_t),
+        ("stream", ctypes.c_bool),
     ]
 
 
@@ -253,6 +258,22 @@ class _Failure(ctypes.Structure):
         ("path_len", ctypes.c_size_t),
         ("line", ctypes.c_uint64),
         ("reason", ctypes.c_int),
+        ("detail", ctypes.c_char_p),
+        ("expected_hex", ctypes.c_char * _hex_capacity),
+        ("actual_hex", ctypes.c_char * _hex_capacity),
+    ]
+
+
+class _Verdict(ctypes.Structure):
+    """``struct checksig_verdict``. Its pointers are borrowed from the job until the
+    next fetch."""
+
+    _fields_ = [
+        ("path", ctypes.c_char_p),
+        ("path_len", ctypes.c_size_t),
+        ("line", ctypes.c_uint64),
+        ("status", ctypes.c_int),
+        ("reason", ctypes.c_uint32),
         ("detail", ctypes.c_char_p),
         ("expected_hex", ctypes.c_char * _hex_capacity),
         ("actual_hex", ctypes.c_char * _hex_capacity),
@@ -317,6 +338,24 @@ _match_at = _declare(
     "checksig_match_at", [_JobPtr, ctypes.c_size_t, ctypes.POINTER(_Match)], ctypes.c_bool
 )
 _job_free = _declare("checksig_job_free", [_JobPtr], None)
+_next_verdicts = _declare(
+    "checksig_next_verdicts",
+    [_JobPtr, ctypes.POINTER(_Verdict), ctypes.c_size_t, ctypes.c_int64],
+    ctypes.c_size_t,
+)
+_next_lines = _declare(
+    "checksig_next_lines",
+    [_JobPtr, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int64],
+    ctypes.c_size_t,
+)
+_stream_done = _declare("checksig_stream_done", [_JobPtr], ctypes.c_bool)
+
+# enum checksig_verdict_status, and the statuses Outcome uses for them.
+_VERDICT_STATUS = {1: "OK", 2: "FAILED", 3: "SKIPPED"}
+# enum checksig_line_format
+_LINES_TEXT, _LINES_FAILURES, _LINES_JSON = 1, 2, 3
+#: checksig_next_lines' smallest buffer (CHECKSIG_LINES_MIN_CAPACITY).
+_LINES_CAPACITY = 1 << 20
 _version = _declare("checksig_version", [], ctypes.c_char_p, _static_text)
 # The Go-era entry point, declared as its users declared it.
 _declare("verify", [ctypes.c_char_p], ctypes.c_void_p)
@@ -552,6 +591,7 @@ def _options(
     readers: Optional[int],
     ignore_missing: bool = False,
     list_matches: bool = False,
+    stream: bool = False,
 ) -> _Options:
     manifest_bytes = None if manifest is None else _path_bytes(manifest, "manifest")
     return _Options(
@@ -561,6 +601,7 @@ def _options(
         bool(list_matches),
         _algorithm_code(algorithm),
         _count(readers, "readers"),
+        bool(stream),
     )
 
 
@@ -703,6 +744,95 @@ def create(
         _job_free(job)
 
 
+class Outcome(NamedTuple):
+    """One manifest entry's verdict, as ``iter_check`` yields it.
+
+    Attributes:
+        path: ``root_dir`` joined with the name as written (``os.fsdecode``d).
+        path_bytes: the same path as the exact bytes.
+        line: the manifest line (1-based).
+        status: ``"OK"``, ``"FAILED"`` or ``"SKIPPED"`` (missing, under
+            ``ignore_missing``).
+        reason: for a failure, as ``Failure.reason``; else None.
+        detail: the OS's reason for a read error, else "".
+        expected: the digest the manifest lists (hex).
+        actual: the digest computed when the file was read (OK or mismatch), else None.
+    """
+
+    path: str
+    path_bytes: bytes
+    line: int
+    status: str
+    reason: Optional[str]
+    detail: str
+    expected: str
+    actual: Optional[str]
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "OK"
+
+
+def _outcome(raw: _Verdict) -> Outcome:
+    path_bytes = (raw.path or b"")[: raw.path_len]
+    return Outcome(
+        path=os.fsdecode(path_bytes),
+        path_bytes=path_bytes,
+        line=int(raw.line),
+        status=_VERDICT_STATUS.get(raw.status, "FAILED"),
+        reason=_reason_name(raw.reason) if raw.reason else None,
+        detail=os.fsdecode(raw.detail or b""),
+        expected=raw.expected_hex.decode("ascii"),
+        actual=raw.actual_hex.decode("ascii") or None,
+    )
+
+
+def _stream(root_dir: PathArg, options: _Options) -> Any:
+    """Starts a streamed check; the job (the caller cancels and frees it)."""
+    options.stream = True
+    return _start(_path_bytes(root_dir, "root_dir"), ctypes.byref(options))
+
+
+def _end_stream(job: Any) -> None:
+    """Stops a streamed check (if still running) and frees it."""
+    _cancel(job)
+    _wait(job, -1)
+    _job_free(job)
+
+
+def iter_check(
+    root_dir: PathArg,
+    *,
+    manifest: Optional[PathArg] = None,
+    algorithm: Optional[str] = None,
+    jobs: Optional[int] = None,
+    readers: Optional[int] = None,
+    ignore_missing: bool = False,
+) -> Iterator[Outcome]:
+    """Checks ``root_dir`` and yields every entry's ``Outcome`` **in manifest order, as
+    soon as it and every entry before it are decided**: a long check can be shown as it
+    goes, and nothing is held (a million failures cost no memory here).
+
+    Arguments as for ``check``. Raises ``ManifestError`` (before the first outcome)
+    when the check cannot run, as ``check`` does. Leaving the loop early (``break``,
+    an exception, Ctrl-C) cancels the check: every worker stops within milliseconds.
+    """
+    options = _options(manifest, jobs, algorithm, readers, ignore_missing)
+    job = _stream(root_dir, options)
+    try:
+        batch = (_Verdict * 256)()
+        while True:
+            # 100 ms slices: Ctrl-C is seen between them.
+            count = _next_verdicts(job, batch, len(batch), _WAIT_SLICE_MS)
+            for index in range(count):
+                yield _outcome(batch[index])
+            if count == 0 and _stream_done(job):
+                break
+        _check_status(job)
+    finally:
+        _end_stream(job)
+
+
 def check_signatures(root_dir: PathArg) -> None:
     """Checks ``root_dir`` against ``root_dir/sha1sum.txt``: the Go library's API.
 
@@ -773,14 +903,47 @@ def _parser() -> "argparse.ArgumentParser":
 
     parser = argparse.ArgumentParser(
         prog="checksig",
-        description="Verify each DIR against its SHA-1 manifest (DIR/sha1sum.txt, as "
-        "written by GNU sha1sum), hashing the files in parallel. Prints `path: OK` or "
-        "`path: FAILED (reason)` for every entry, as sha1sum -c does, and a summary "
-        "line per DIR.",
+        description="Verify each DIR against its manifest (DIR/sha1sum.txt, as written by "
+        "GNU sha1sum; or the algorithm's sha256sum.txt...), or each manifest FILE against "
+        "the directory it is in (checksig data/SHA256SUMS, as sha256sum -c is used), "
+        "hashing the files in parallel. Prints `path: OK` or `path: FAILED (reason)` "
+        "for every entry as soon as it is decided, in manifest order, as sha1sum -c "
+        "does, and a summary line per DIR. Checking is always strict: a line that is "
+        "not a checksum line stops the check (GNU's --strict, and more: nothing is "
+        "hashed then).",
         epilog="Exit status: 0 when every file matches, 1 when any file fails, "
         "2 for a usage error or an unusable manifest, 130 when interrupted.",
     )
-    parser.add_argument("dirs", metavar="DIR", nargs="+", help="directory to check")
+    parser.add_argument(
+        "dirs",
+        metavar="DIR|FILE",
+        nargs="+",
+        help="directory to check, or a manifest file to check the directory it is in "
+        "against",
+    )
+    parser.add_argument(
+        "-c",
+        "--check",
+        action="store_true",
+        help="check (the default; accepted as sha1sum -c users type it)",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="accepted as in sha1sum; checking is always strict (a bad line is an error)",
+    )
+    parser.add_argument(
+        "-w",
+        "--warn",
+        action="store_true",
+        help="accepted as in sha1sum; a bad line is always an error naming it",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="write JSON Lines: one object per entry (path, line, status, reason, "
+        "detail, expected, actual), then one summary object per DIR",
+    )
     output = parser.add_mutually_exclusive_group()
     output.add_argument(
         "-q", "--quiet", action="store_true", help="print only failures and errors (no OK lines)"
@@ -866,6 +1029,19 @@ class _Watcher:
                 bar.total = progress.bytes_total
             bar.update(progress.bytes_done - bar.n)
 
+    def write(self, lines: bytes) -> None:
+        """Writes verdict lines to stdout, the bar cleared meanwhile so that it never
+        lands inside a line, and flushed: lines appear as they are decided."""
+        out = sys.stdout
+        out.flush()
+        if self._bar is not None:
+            with self._bar.external_write_mode(file=out):
+                out.buffer.write(lines)
+                out.buffer.flush()
+        else:
+            out.buffer.write(lines)
+            out.buffer.flush()
+
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
@@ -890,49 +1066,83 @@ def _create_one(directory: str, args: "argparse.Namespace", watcher: _Watcher) -
         )
 
 
-def _check_one(directory: str, args: "argparse.Namespace", watcher: _Watcher) -> int:
-    """Checks one DIR and prints its verdicts; the exit status it calls for."""
-    show = not (args.quiet or args.status)
-    report = check(
-        directory,
-        manifest=args.manifest,
-        algorithm=args.algorithm,
-        jobs=args.jobs,
-        readers=args.readers,
-        ignore_missing=args.ignore_missing,
-        progress=watcher,
-        list_matches=show,
-    )
+def _target(target: str, manifest: Optional[str]) -> Tuple[str, Optional[str]]:
+    """The root and manifest for a DIR or FILE argument: a regular file is a manifest,
+    checked against the directory it is in (``checksig data/SHA256SUMS``)."""
+    if not os.path.isfile(target):
+        return target, manifest
+    if manifest is not None:
+        raise ChecksigError(f"{target} is a manifest file: --manifest does not apply to it")
+    return os.path.dirname(target) or ".", os.path.basename(target)
+
+
+def _check_one(target: str, args: "argparse.Namespace", watcher: _Watcher) -> int:
+    """Checks one DIR or FILE, printing each verdict as soon as it is decided (lines
+    formatted by the library, in batches); the exit status it calls for."""
+    root, manifest = _target(target, args.manifest)
+    options = _options(manifest, args.jobs, args.algorithm, args.readers, args.ignore_missing)
+    job = _stream(root, options)
+    try:
+        if args.json:
+            line_format = _LINES_JSON
+        elif args.quiet or args.status:
+            line_format = _LINES_FAILURES
+        else:
+            line_format = _LINES_TEXT
+        buffer = ctypes.create_string_buffer(_LINES_CAPACITY)
+        while True:
+            written = _next_lines(job, line_format, buffer, _LINES_CAPACITY, _WAIT_SLICE_MS)
+            if written and not args.status:
+                watcher.write(ctypes.string_at(buffer, written))
+            watcher(_progress(job))
+            if written == 0 and _stream_done(job):
+                break
+        _check_status(job)
+        counts = _Counts()
+        _get_counts(job, ctypes.byref(counts))
+    finally:
+        _end_stream(job)
     watcher.close()
-    if not args.status:
-        _print_verdicts(report)
-    if show:
-        _write(sys.stdout, _summary(directory, report))
-    return 0 if report.ok else 1
+    if args.json:
+        _write_json(sys.stdout, _summary_object(target, counts))
+    elif not (args.quiet or args.status):
+        _write(sys.stdout, _summary(target, counts))
+    return 0 if counts.failed == 0 else 1
 
 
-def _print_verdicts(report: Report) -> None:
-    """Every entry in manifest order, as ``sha1sum -c`` prints them: ``path: OK`` (only
-    when matches were listed) and ``path: FAILED (reason)``."""
-    verdicts = [
-        (f.line, f"{_shown(f.path_bytes)}: FAILED ({f.reason_text})") for f in report.failures
-    ]
-    verdicts += [(m.line, f"{_shown(m.path_bytes)}: OK") for m in report.matches]
-    for _, verdict in sorted(verdicts, key=lambda pair: pair[0]):
-        _write(sys.stdout, verdict)
-
-
-def _summary(directory: str, report: Report) -> str:
+def _summary(target: str, counts: _Counts) -> str:
     """``DIR: OK (N files)`` or ``DIR: F of N entries FAILED``."""
-    if not report.ok:
-        return f"{directory}: {report.failed} of {report.entries} entries FAILED"
-    files = "file" if report.matched == 1 else "files"
-    skipped = f", {report.skipped} missing skipped" if report.skipped else ""
-    return f"{directory}: OK ({report.matched} {files}{skipped})"
+    if counts.failed:
+        return f"{target}: {counts.failed} of {counts.entries} entries FAILED"
+    files = "file" if counts.matched == 1 else "files"
+    skipped = f", {counts.skipped} missing skipped" if counts.skipped else ""
+    return f"{target}: OK ({counts.matched} {files}{skipped})"
 
 
-def _interrupted(watcher: Optional[_Watcher]) -> int:
-    """Ctrl-C: says how far the run got; exit status 130."""
+def _summary_object(target: str, counts: Optional[_Counts], error: str = "") -> Dict[str, Any]:
+    """The ``--json`` summary of one DIR or FILE."""
+    if counts is None:
+        return {"summary": {"target": target, "status": "ERROR", "error": error}}
+    return {
+        "summary": {
+            "target": target,
+            "status": "FAILED" if counts.failed else "OK",
+            "entries": counts.entries,
+            "matched": counts.matched,
+            "failed": counts.failed,
+            "skipped": counts.skipped,
+        }
+    }
+
+
+def _write_json(stream: TextIO, value: Any) -> None:
+    import json
+
+    _write(stream, json.dumps(value))
+
+
+def _interrupted(watcher: Optional[_Watcher], terminated: bool = False) -> int:
+    """Ctrl-C (or SIGTERM): says how far the run got; exit status 130 (143)."""
     last = watcher.last if watcher is not None else Progress(0, 0, 0, 0)
     if watcher is not None:
         watcher.close()
@@ -941,25 +1151,51 @@ def _interrupted(watcher: Optional[_Watcher]) -> int:
         f"checksig: interrupted after {last.files_done} of {last.files_total} files "
         f"({_human_bytes(last.bytes_done)} of {_human_bytes(last.bytes_total)})",
     )
-    return 130
+    return 143 if terminated else 130
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is: the run stops, nothing is left half-written."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated()
+
+
+def _die_of_sigpipe() -> None:
+    """A closed output pipe (``checksig DIR | head -1``): end as GNU tools end, killed
+    by SIGPIPE, quietly; the check has been cancelled by then."""
+    import signal
+
+    try:
+        sys.stdout = open(os.devnull, "w")  # nothing more to flush at exit
+    except OSError:
+        pass
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGPIPE)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """The ``checksig`` command; returns the exit status."""
+    import signal
+
     args = _parser().parse_args(argv)
-    show_bar = not (args.quiet or args.status) and sys.stderr.isatty()
+    show_bar = not (args.quiet or args.status or args.json) and sys.stderr.isatty()
     status = 0
     watcher: Optional[_Watcher] = None
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        for directory in args.dirs:
-            watcher = _Watcher(directory, show_bar)
+        for target in args.dirs:
+            watcher = _Watcher(target, show_bar)
             try:
                 if args.create:
-                    _create_one(directory, args, watcher)
+                    _create_one(target, args, watcher)
                 else:
-                    status = max(status, _check_one(directory, args, watcher))
+                    status = max(status, _check_one(target, args, watcher))
             except ChecksigError as error:
                 watcher.close()
+                if args.json and not args.create:
+                    _write_json(sys.stdout, _summary_object(target, None, str(error)))
                 if not args.status:
                     _write(sys.stderr, f"checksig: {error}")
                 # A manifest that cannot be used is a usage-level error (2); a manifest
@@ -967,8 +1203,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 status = max(status, 1 if args.create else 2)
             finally:
                 watcher.close()
-    except KeyboardInterrupt:
-        return _interrupted(watcher)
+    except BrokenPipeError:
+        _die_of_sigpipe()
+        return 141
+    except KeyboardInterrupt as interrupt:
+        return _interrupted(watcher, isinstance(interrupt, _Terminated))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return status
 
 

@@ -15,6 +15,10 @@
 // 128 digits) plus one.
 #define CHECKSIG_HEX_CAPACITY 129
 
+// The smallest buffer `checksig_next_lines` accepts: room for the longest line (a
+// 64 KiB manifest line's name, escaped, under a `PATH_MAX` root).
+#define CHECKSIG_LINES_MIN_CAPACITY (1 << 20)
+
 // Reads in flight by default: enough for the storage measured here to reach its limit
 // on small cold files, at no cost on warm ones (see `Options::readers`).
 #define DEFAULT_READERS 16
@@ -47,6 +51,14 @@ typedef enum checksig_reason {
   // Opening or reading failed (`detail` holds the OS's reason).
   CHECKSIG_REASON_READ_ERROR = 5,
 } checksig_reason;
+
+// What became of one entry of a streamed check.
+typedef enum checksig_verdict_status {
+  CHECKSIG_VERDICT_OK = 1,
+  CHECKSIG_VERDICT_FAILED = 2,
+  // Missing, and `ignore_missing` was set.
+  CHECKSIG_VERDICT_SKIPPED = 3,
+} checksig_verdict_status;
 
 // The hash algorithm of a manifest. `checksig_algorithm_name` gives each one's name.
 typedef enum checksig_algorithm {
@@ -84,6 +96,12 @@ typedef struct checksig_options {
   // network storage on data not in the page cache); 0 for the default: `jobs` when
   // that is set, else 16. Bounded by the open-file limit.
   size_t readers;
+  // Stream the verdicts: every entry's verdict is queued, in manifest order, as soon
+  // as it and every entry before it are decided, for `checksig_next_verdicts` or
+  // `checksig_next_lines`; none is kept (`checksig_failure_at` has nothing, the
+  // message only counts the failures). A caller that stops fetching holds the check
+  // back, not its memory. Checks only.
+  bool stream;
 } checksig_options;
 
 // A snapshot of a job's progress. `files` counts distinct files (a name listed twice
@@ -147,6 +165,27 @@ typedef struct checksig_match {
   // The manifest line (1-based).
   uint64_t line;
 } checksig_match;
+
+// One entry's verdict, from `checksig_next_verdicts`. Its pointers are borrowed from
+// the job: valid until the next `checksig_next_verdicts` call on it, or
+// `checksig_job_free`.
+typedef struct checksig_verdict {
+  // `root_dir` joined with the name as written; NUL-terminated, may not be UTF-8.
+  const char *path;
+  // Length of `path` in bytes, without the NUL.
+  size_t path_len;
+  // The manifest line (1-based).
+  uint64_t line;
+  enum checksig_verdict_status status;
+  // A `checksig_reason` for a failure, else 0.
+  uint32_t reason;
+  // The OS's reason for `CHECKSIG_REASON_READ_ERROR`, else "".
+  const char *detail;
+  // The digest the manifest lists: lowercase hex and a NUL.
+  char expected_hex[CHECKSIG_HEX_CAPACITY];
+  // The digest computed (when the file was read: OK or mismatch), else "".
+  char actual_hex[CHECKSIG_HEX_CAPACITY];
+} checksig_verdict;
 
 
 
@@ -292,6 +331,49 @@ bool checksig_match_at(const struct checksig_job *job, size_t index, struct chec
 // # Safety
 // `job` is NULL or a live job, not used again afterwards.
 void checksig_job_free(struct checksig_job *job);
+
+// Fetches the next verdicts of a streamed check (`options.stream`), in manifest
+// order: waits up to `timeout_ms` milliseconds (negative: no limit) for at least
+// one, then writes up to `max` into `out` and returns how many. Returns 0 when the
+// time ran out, and for good once `checksig_stream_done` is true; also for a check
+// that is not streamed, NULL pointers, or `max` 0. The strings the verdicts point to
+// belong to the job and live until the next call on it (or `checksig_job_free`).
+//
+// Thread safety: one thread at a time should fetch from a job.
+//
+// # Safety
+// `job` is NULL or a live job; `out` is NULL or valid for writes of `max` verdicts.
+size_t checksig_next_verdicts(const struct checksig_job *job,
+                              struct checksig_verdict *out,
+                              size_t max,
+                              int64_t timeout_ms);
+
+// Writes the next verdicts of a streamed check (`options.stream`) as whole lines in
+// `format` (a `checksig_line_format`) into `buffer`, at most `capacity` bytes (no
+// NUL added): waits up to `timeout_ms` milliseconds (negative: no limit) for at least
+// one verdict, then writes as many lines as fit. Returns the bytes written: 0 when the
+// time ran out, when the verdicts that came have no line (OK lines in FAILURES), and
+// for good once `checksig_stream_done` is true; also for a check that is not
+// streamed, NULL pointers, an unknown format, or `capacity` below
+// `CHECKSIG_LINES_MIN_CAPACITY`.
+//
+// # Safety
+// `job` is NULL or a live job; `buffer` is NULL or valid for writes of `capacity`
+// bytes.
+size_t checksig_next_lines(const struct checksig_job *job,
+                           uint32_t format,
+                           char *buffer,
+                           size_t capacity,
+                           int64_t timeout_ms);
+
+// True once a streamed check has ended and every verdict has been fetched (also for
+// a check that is not streamed once it has ended, and for NULL): the end of a
+// `checksig_next_verdicts` / `checksig_next_lines` loop. Then `checksig_get_status`
+// and `checksig_get_counts` tell how it ended.
+//
+// # Safety
+// `job` is NULL or a live job.
+bool checksig_stream_done(const struct checksig_job *job);
 
 // Checks `root_dir` against `root_dir/sha1sum.txt` and waits for the result: the
 // Go library's entry point, kept verbatim.

@@ -20,7 +20,8 @@
 //! opening regular files, `stat`, listing directories by descriptor); `control`
 //! holds the cancel flag and progress ([`Control`]); [`manifest`] parses; [`report`] holds outcomes
 //! and errors; `pool` is the worker pool; [`verify`] checks and [`create`] writes
-//! manifests; [`ffi`] is the C boundary. `unsafe` is allowed in `os` and `ffi` only.
+//! manifests; `lines` formats verdicts as output lines ([`push_line`]); [`ffi`] is the
+//! C boundary. `unsafe` is allowed in `os` and `ffi` only.
 
 #![deny(unsafe_code)]
 
@@ -29,6 +30,7 @@ mod control;
 pub mod create;
 #[allow(unsafe_code)]
 pub mod ffi;
+mod lines;
 pub mod manifest;
 #[allow(unsafe_code)]
 mod os;
@@ -41,5 +43,6 @@ pub mod verify;
 pub use algorithm::{Algorithm, Digest};
 pub use control::{Control, Progress};
 pub use create::{create, create_with, CreateOptions, Created};
+pub use lines::{push_line, LineFormat};
 pub use report::{Error, Failure, Match, Reason, Report, Status, Summary, Verdict};
 pub use verify::{check, check_each, check_with, Options, DEFAULT_MANIFEST, DEFAULT_READERS};

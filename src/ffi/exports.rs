@@ -11,13 +11,18 @@ use std::time::Duration;
 
 use crate::algorithm::Algorithm;
 use crate::create::CreateOptions;
+use crate::ffi::boundary::c_string;
 use crate::ffi::boundary::{argument_bytes, guard, malloc_string, write_out};
-use crate::ffi::job::{checksig_job, Finished, Work};
+use crate::ffi::job::{checksig_job, Finished, VerdictView, Work};
 use crate::ffi::types::{
     algorithm_code, algorithm_from_code, checksig_counts, checksig_created, checksig_failure,
-    checksig_match, checksig_options, checksig_progress, checksig_reason, checksig_status,
-    CHECKSIG_HEX_CAPACITY,
+    checksig_line_format, checksig_match, checksig_options, checksig_progress, checksig_reason,
+    checksig_status, checksig_verdict, checksig_verdict_status, hex_field, CHECKSIG_HEX_CAPACITY,
+    CHECKSIG_LINES_MIN_CAPACITY,
 };
+use crate::lines::{push_line, LineFormat};
+use crate::paths::display_join;
+use crate::report::Status;
 use crate::text::push_display_name;
 use crate::verify::Options;
 
@@ -50,12 +55,10 @@ pub unsafe extern "C" fn checksig_start(
     root_dir: *const c_char,
     options: *const checksig_options,
 ) -> *mut checksig_job {
-    start_job(root_dir, options, |options| {
-        let options = match options {
-            None => Ok(Options::default()),
-            Some(given) => options_from_c(given),
-        };
-        options.map(Work::Check)
+    start_job(root_dir, options, |given| match given {
+        None => Ok(Work::Check(Options::default())),
+        Some(given) if given.stream => options_from_c(given).map(Work::StreamedCheck),
+        Some(given) => options_from_c(given).map(Work::Check),
     })
 }
 
@@ -375,6 +378,150 @@ pub unsafe extern "C" fn checksig_job_free(job: *mut checksig_job) {
         job.shared.control.cancel();
         job.join();
     });
+}
+
+/// Fetches the next verdicts of a streamed check (`options.stream`), in manifest
+/// order: waits up to `timeout_ms` milliseconds (negative: no limit) for at least
+/// one, then writes up to `max` into `out` and returns how many. Returns 0 when the
+/// time ran out, and for good once `checksig_stream_done` is true; also for a check
+/// that is not streamed, NULL pointers, or `max` 0. The strings the verdicts point to
+/// belong to the job and live until the next call on it (or `checksig_job_free`).
+///
+/// Thread safety: one thread at a time should fetch from a job.
+///
+/// # Safety
+/// `job` is NULL or a live job; `out` is NULL or valid for writes of `max` verdicts.
+#[no_mangle]
+pub unsafe extern "C" fn checksig_next_verdicts(
+    job: *const checksig_job,
+    out: *mut checksig_verdict,
+    max: usize,
+    timeout_ms: i64,
+) -> usize {
+    let Some(job) = live(job) else {
+        return 0;
+    };
+    if out.is_null() || max == 0 {
+        return 0;
+    }
+    let views = guard(None, || {
+        let timeout = u64::try_from(timeout_ms).ok().map(Duration::from_millis);
+        let mut count = 0;
+        let taken = job.shared.stream.take_while(timeout, |_| {
+            count += 1;
+            count <= max
+        });
+        let root = &job.shared.root;
+        let views: Vec<VerdictView> = taken
+            .into_iter()
+            .map(|verdict| VerdictView {
+                path: c_string(display_join(root, &verdict.name)),
+                detail: c_string(match &verdict.status {
+                    Status::Failed(reason) => reason.detail().as_bytes().to_vec(),
+                    _ => Vec::new(),
+                }),
+                verdict,
+            })
+            .collect();
+        Some(views)
+    });
+    let Some(views) = views else { return 0 };
+    let mut handed_out = job
+        .shared
+        .handed_out
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    *handed_out = views;
+    for (i, view) in handed_out.iter().enumerate() {
+        let verdict = &view.verdict;
+        let (status, reason) = match &verdict.status {
+            Status::Ok => (checksig_verdict_status::CHECKSIG_VERDICT_OK, 0),
+            Status::Skipped => (checksig_verdict_status::CHECKSIG_VERDICT_SKIPPED, 0),
+            Status::Failed(reason) => (
+                checksig_verdict_status::CHECKSIG_VERDICT_FAILED,
+                checksig_reason::from_reason(reason) as u32,
+            ),
+        };
+        *out.add(i) = checksig_verdict {
+            path: view.path.as_ptr(),
+            path_len: view.path.as_bytes().len(),
+            line: u64::from(verdict.line),
+            status,
+            reason,
+            detail: view.detail.as_ptr(),
+            expected_hex: hex_field(Some(&verdict.expected)),
+            actual_hex: hex_field(verdict.actual.as_ref()),
+        };
+    }
+    handed_out.len()
+}
+
+/// Writes the next verdicts of a streamed check (`options.stream`) as whole lines in
+/// `format` (a `checksig_line_format`) into `buffer`, at most `capacity` bytes (no
+/// NUL added): waits up to `timeout_ms` milliseconds (negative: no limit) for at least
+/// one verdict, then writes as many lines as fit. Returns the bytes written: 0 when the
+/// time ran out, when the verdicts that came have no line (OK lines in FAILURES), and
+/// for good once `checksig_stream_done` is true; also for a check that is not
+/// streamed, NULL pointers, an unknown format, or `capacity` below
+/// `CHECKSIG_LINES_MIN_CAPACITY`.
+///
+/// # Safety
+/// `job` is NULL or a live job; `buffer` is NULL or valid for writes of `capacity`
+/// bytes.
+#[no_mangle]
+pub unsafe extern "C" fn checksig_next_lines(
+    job: *const checksig_job,
+    format: u32,
+    buffer: *mut c_char,
+    capacity: usize,
+    timeout_ms: i64,
+) -> usize {
+    let Some(job) = live(job) else {
+        return 0;
+    };
+    let format = match format {
+        f if f == checksig_line_format::CHECKSIG_LINES_TEXT as u32 => LineFormat::Text,
+        f if f == checksig_line_format::CHECKSIG_LINES_FAILURES as u32 => LineFormat::Failures,
+        f if f == checksig_line_format::CHECKSIG_LINES_JSON as u32 => LineFormat::Json,
+        _ => return 0,
+    };
+    if buffer.is_null() || capacity < CHECKSIG_LINES_MIN_CAPACITY {
+        return 0;
+    }
+    let lines = guard(None, || {
+        let timeout = u64::try_from(timeout_ms).ok().map(Duration::from_millis);
+        let root = &job.shared.root;
+        let mut lines = Vec::with_capacity(64 * 1024);
+        let mut line = Vec::new();
+        let _ = job.shared.stream.take_while(timeout, |verdict| {
+            line.clear();
+            push_line(&mut line, format, root, &verdict.borrow());
+            if lines.len() + line.len() > capacity {
+                return false;
+            }
+            lines.extend_from_slice(&line);
+            true
+        });
+        Some(lines)
+    });
+    let Some(lines) = lines else { return 0 };
+    ptr::copy_nonoverlapping(lines.as_ptr(), buffer as *mut u8, lines.len());
+    lines.len()
+}
+
+/// True once a streamed check has ended and every verdict has been fetched (also for
+/// a check that is not streamed once it has ended, and for NULL): the end of a
+/// `checksig_next_verdicts` / `checksig_next_lines` loop. Then `checksig_get_status`
+/// and `checksig_get_counts` tell how it ended.
+///
+/// # Safety
+/// `job` is NULL or a live job.
+#[no_mangle]
+pub unsafe extern "C" fn checksig_stream_done(job: *const checksig_job) -> bool {
+    let Some(job) = live(job) else {
+        return true;
+    };
+    guard(true, || job.shared.stream.is_done())
 }
 
 /// Checks `root_dir` against `root_dir/sha1sum.txt` and waits for the result: the

@@ -3,6 +3,7 @@
 
 #![allow(non_camel_case_types)]
 
+use std::collections::VecDeque;
 use std::ffi::{c_char, CString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
@@ -10,6 +11,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
+use crate::algorithm::Digest;
 use crate::control::Control;
 use crate::create::{create_with, CreateOptions, Created};
 use crate::ffi::boundary::c_string;
@@ -17,13 +19,129 @@ use crate::ffi::types::{
     checksig_counts, checksig_created, checksig_reason, checksig_status, hex_field,
     CHECKSIG_HEX_CAPACITY,
 };
-use crate::report::{Error, Failure, Report};
-use crate::verify::{check_with, Options};
+use crate::report::{Error, Failure, Report, Status, Summary, Verdict};
+use crate::verify::{check_each, check_with, Options};
 
 /// What a job's thread does.
 pub(crate) enum Work {
     Check(Options),
+    /// A check whose verdicts are queued for `checksig_next_verdicts` /
+    /// `checksig_next_lines` as they are decided, instead of kept.
+    StreamedCheck(Options),
     Create(CreateOptions),
+}
+
+/// The most verdicts queued for the caller: when it does not fetch them, the check
+/// waits (and holds no more memory).
+const STREAM_CAPACITY: usize = 4096;
+
+/// The verdicts of a streamed check, on their way from the job's thread to the caller.
+#[derive(Default)]
+pub(crate) struct Stream {
+    queue: Mutex<StreamQueue>,
+    /// Signalled when a verdict is queued or fetched, and when the check ends.
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct StreamQueue {
+    verdicts: VecDeque<OwnedVerdict>,
+    /// The check has ended: nothing more will be queued.
+    finished: bool,
+}
+
+/// A verdict that owns its name, to cross threads.
+pub(crate) struct OwnedVerdict {
+    pub(crate) index: usize,
+    pub(crate) line: u32,
+    pub(crate) name: Box<[u8]>,
+    pub(crate) status: Status,
+    pub(crate) expected: Digest,
+    pub(crate) actual: Option<Digest>,
+}
+
+impl OwnedVerdict {
+    pub(crate) fn borrow(&self) -> Verdict<'_> {
+        Verdict {
+            index: self.index,
+            line: self.line,
+            name: &self.name,
+            status: self.status.clone(),
+            expected: self.expected,
+            actual: self.actual,
+        }
+    }
+}
+
+impl Stream {
+    /// Queues `verdict`, waiting while the queue is full (unless cancelled).
+    fn push(&self, verdict: &Verdict<'_>, control: &Control) {
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        while queue.verdicts.len() >= STREAM_CAPACITY && !control.is_cancelled() {
+            queue = self
+                .changed
+                .wait_timeout(queue, Duration::from_millis(20))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        queue.verdicts.push_back(OwnedVerdict {
+            index: verdict.index,
+            line: verdict.line,
+            name: verdict.name.into(),
+            status: verdict.status.clone(),
+            expected: verdict.expected,
+            actual: verdict.actual,
+        });
+        drop(queue);
+        self.changed.notify_all();
+    }
+
+    fn finish(&self) {
+        self.queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .finished = true;
+        self.changed.notify_all();
+    }
+
+    /// Takes queued verdicts while `take` says yes to the next one, after waiting up
+    /// to `timeout` (forever for `None`) for at least one, or for the end.
+    pub(crate) fn take_while(
+        &self,
+        timeout: Option<Duration>,
+        mut take: impl FnMut(&OwnedVerdict) -> bool,
+    ) -> Vec<OwnedVerdict> {
+        let queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let waiting = |queue: &mut StreamQueue| queue.verdicts.is_empty() && !queue.finished;
+        let mut queue = match timeout {
+            None => self
+                .changed
+                .wait_while(queue, waiting)
+                .unwrap_or_else(|e| e.into_inner()),
+            Some(timeout) => {
+                self.changed
+                    .wait_timeout_while(queue, timeout, waiting)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0
+            }
+        };
+        let mut taken = Vec::new();
+        while let Some(next) = queue.verdicts.front() {
+            if !take(next) {
+                break;
+            }
+            taken.extend(queue.verdicts.pop_front());
+        }
+        drop(queue);
+        self.changed.notify_all();
+        taken
+    }
+
+    /// The check has ended and every verdict has been taken.
+    pub(crate) fn is_done(&self) -> bool {
+        let queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        queue.finished && queue.verdicts.is_empty()
+    }
 }
 
 /// A check or a manifest creation running in the background, started by
@@ -39,6 +157,13 @@ pub struct checksig_job {
 pub(crate) struct Shared {
     /// Progress counters and the cancel flag, read and set without locks.
     pub(crate) control: Control,
+    /// A streamed check's verdicts on their way to the caller (unused otherwise).
+    pub(crate) stream: Stream,
+    /// The root as given, which paths in verdict lines start with.
+    pub(crate) root: Vec<u8>,
+    /// The verdicts `checksig_next_verdicts` handed out last, which its pointers
+    /// borrow from until the next call.
+    pub(crate) handed_out: Mutex<Vec<VerdictView>>,
     /// `None` while running, then the outcome; `finished` is signalled when it is set.
     outcome: Mutex<Option<Finished>>,
     finished: Condvar,
@@ -55,6 +180,13 @@ pub(crate) struct Finished {
     pub(crate) matches: Vec<(CString, u64)>,
     /// A creation's figures and the manifest it wrote.
     pub(crate) created: Option<(checksig_created, Vec<u8>)>,
+}
+
+/// A streamed verdict's owned strings, which `checksig_verdict` points into.
+pub(crate) struct VerdictView {
+    pub(crate) path: CString,
+    pub(crate) detail: CString,
+    pub(crate) verdict: OwnedVerdict,
 }
 
 /// A failure's owned strings, which `checksig_failure` points into.
@@ -111,6 +243,35 @@ impl Finished {
                 .map(|m| (c_string(m.path.clone()), u64::from(m.line)))
                 .collect(),
             created: None,
+        }
+    }
+
+    /// A streamed check: its verdicts went to the caller; only the counts stay.
+    fn streamed(result: Result<Summary, Error>) -> Finished {
+        let summary = match result {
+            Ok(summary) => summary,
+            Err(error) => {
+                return Finished {
+                    counts: Some(checksig_counts::default()),
+                    ..Finished::failed(error)
+                }
+            }
+        };
+        let (status, message) = match summary.failed {
+            0 => (checksig_status::CHECKSIG_OK, None),
+            failed => (
+                checksig_status::CHECKSIG_FAILED,
+                Some(format!("{failed} of {} entries failed", summary.entries).into_bytes()),
+            ),
+        };
+        Finished {
+            counts: Some(checksig_counts {
+                entries: summary.entries,
+                matched: summary.matched,
+                failed: summary.failed,
+                skipped: summary.skipped,
+            }),
+            ..Finished::empty(status, message)
         }
     }
 
@@ -172,6 +333,9 @@ impl checksig_job {
         let (root, work) = (root.unwrap(), work.unwrap());
         let shared = Arc::new(Shared {
             control: Control::default(),
+            stream: Stream::default(),
+            root: root.as_os_str().as_bytes().to_vec(),
+            handed_out: Mutex::new(Vec::new()),
             outcome: Mutex::new(None),
             finished: Condvar::new(),
         });
@@ -185,6 +349,13 @@ impl checksig_job {
                         Work::Check(options) => {
                             Finished::checked(check_with(&root, options, &shared.control))
                         }
+                        Work::StreamedCheck(options) => {
+                            let control = &shared.control;
+                            let result = check_each(&root, options, control, |verdict| {
+                                shared.stream.push(verdict, control)
+                            });
+                            Finished::streamed(result)
+                        }
                         Work::Create(options) => {
                             Finished::created(create_with(&root, options, &shared.control))
                         }
@@ -192,6 +363,8 @@ impl checksig_job {
                     .unwrap_or_else(|_| Finished::error("panic while checking"));
                 *shared.outcome.lock().unwrap_or_else(|e| e.into_inner()) = Some(finished);
                 shared.finished.notify_all();
+                // After the outcome: once the stream is done, the status is final.
+                shared.stream.finish();
             });
         match spawned {
             Ok(thread) => checksig_job {
@@ -204,12 +377,17 @@ impl checksig_job {
 
     /// A job that has already ended with `finished`.
     pub(crate) fn finished(finished: Finished) -> checksig_job {
+        let shared = Shared {
+            control: Control::default(),
+            stream: Stream::default(),
+            root: Vec::new(),
+            handed_out: Mutex::new(Vec::new()),
+            outcome: Mutex::new(Some(finished)),
+            finished: Condvar::new(),
+        };
+        shared.stream.finish();
         checksig_job {
-            shared: Arc::new(Shared {
-                control: Control::default(),
-                outcome: Mutex::new(Some(finished)),
-                finished: Condvar::new(),
-            }),
+            shared: Arc::new(shared),
             thread: Mutex::new(None),
         }
     }

@@ -150,7 +150,64 @@ pub struct checksig_options {
     /// network storage on data not in the page cache); 0 for the default: `jobs` when
     /// that is set, else 16. Bounded by the open-file limit.
     pub readers: usize,
+    /// Stream the verdicts: every entry's verdict is queued, in manifest order, as soon
+    /// as it and every entry before it are decided, for `checksig_next_verdicts` or
+    /// `checksig_next_lines`; none is kept (`checksig_failure_at` has nothing, the
+    /// message only counts the failures). A caller that stops fetching holds the check
+    /// back, not its memory. Checks only.
+    pub stream: bool,
 }
+
+/// What became of one entry of a streamed check.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum checksig_verdict_status {
+    CHECKSIG_VERDICT_OK = 1,
+    CHECKSIG_VERDICT_FAILED = 2,
+    /// Missing, and `ignore_missing` was set.
+    CHECKSIG_VERDICT_SKIPPED = 3,
+}
+
+/// One entry's verdict, from `checksig_next_verdicts`. Its pointers are borrowed from
+/// the job: valid until the next `checksig_next_verdicts` call on it, or
+/// `checksig_job_free`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct checksig_verdict {
+    /// `root_dir` joined with the name as written; NUL-terminated, may not be UTF-8.
+    pub path: *const c_char,
+    /// Length of `path` in bytes, without the NUL.
+    pub path_len: usize,
+    /// The manifest line (1-based).
+    pub line: u64,
+    pub status: checksig_verdict_status,
+    /// A `checksig_reason` for a failure, else 0.
+    pub reason: u32,
+    /// The OS's reason for `CHECKSIG_REASON_READ_ERROR`, else "".
+    pub detail: *const c_char,
+    /// The digest the manifest lists: lowercase hex and a NUL.
+    pub expected_hex: [c_char; CHECKSIG_HEX_CAPACITY],
+    /// The digest computed (when the file was read: OK or mismatch), else "".
+    pub actual_hex: [c_char; CHECKSIG_HEX_CAPACITY],
+}
+
+/// How `checksig_next_lines` writes verdicts.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum checksig_line_format {
+    /// As `sha1sum -c`: `path: OK`, `path: FAILED (reason)`; names escaped as GNU
+    /// escapes them; no line for a missing file skipped under `ignore_missing`.
+    CHECKSIG_LINES_TEXT = 1,
+    /// As TEXT, failures only (`--quiet`).
+    CHECKSIG_LINES_FAILURES = 2,
+    /// JSON Lines: `{"path", "line", "status", "reason", "detail", "expected",
+    /// "actual"}` per entry; bytes of a path that are not UTF-8 as `\udc80`-`\udcff`.
+    CHECKSIG_LINES_JSON = 3,
+}
+
+/// The smallest buffer `checksig_next_lines` accepts: room for the longest line (a
+/// 64 KiB manifest line's name, escaped, under a `PATH_MAX` root).
+pub const CHECKSIG_LINES_MIN_CAPACITY: usize = 1 << 20;
 
 /// A snapshot of a job's progress. `files` counts distinct files (a name listed twice
 /// is one file); `bytes_total` counts the files opened so far, and is final once every
