@@ -183,11 +183,16 @@ struct FileTable {
     reasons: HashMap<u32, Reason>,
 }
 
+/// The common failures have a state of their own: a million missing files cost a
+/// byte each, not an entry in `reasons`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum FileState {
     Pending,
     Hashed,
     Skipped,
+    NoSuchFile,
+    NotRegularFile,
+    /// Any other failure: its reason is in `reasons`.
     Failed,
 }
 
@@ -210,6 +215,8 @@ impl FileTable {
                 FileState::Hashed
             }
             Outcome::Skipped => FileState::Skipped,
+            Outcome::Failed(Reason::NoSuchFile) => FileState::NoSuchFile,
+            Outcome::Failed(Reason::NotRegularFile) => FileState::NotRegularFile,
             Outcome::Failed(reason) => {
                 self.reasons.insert(file, reason);
                 FileState::Failed
@@ -244,6 +251,8 @@ impl InOrder<'_> {
                 match table.state[file] {
                     FileState::Pending => return,
                     FileState::Skipped => (Status::Skipped, None),
+                    FileState::NoSuchFile => (Status::Failed(Reason::NoSuchFile), None),
+                    FileState::NotRegularFile => (Status::Failed(Reason::NotRegularFile), None),
                     FileState::Failed => {
                         (Status::Failed(table.reasons[&(file as u32)].clone()), None)
                     }

@@ -596,3 +596,47 @@ def test_names_and_numbers_come_from_the_library():
     assert checksig._reason_name(0) is None
     assert checksig._shown(b"a\\b\n") == "\\a\\\\b\\n"
     assert checksig._shown(b"plain \xff") == os.fsdecode(b"plain \xff")
+
+
+# --- streaming ----------------------------------------------------------------------
+
+
+def test_iter_check_yields_every_entry_in_manifest_order(tmp_path):
+    """Many readers, files decided in any order: the outcomes still come in manifest
+    order, one per entry, and agree with check()'s report."""
+    root = logs_dir(tmp_path / "logs", count=400, broken=["app-07.log", "app-333.log"])
+    os.remove(root / "app-100.log")
+    outcomes = list(checksig.iter_check(root, readers=64))
+    assert [o.line for o in outcomes] == list(range(1, 401))
+    failed = [(o.line, o.reason) for o in outcomes if o.status == "FAILED"]
+    assert failed == [(7, "mismatch"), (100, "no such file"), (333, "mismatch")]
+    report = checksig.check(root)
+    assert [(f.line, f.reason) for f in report.failures] == failed
+    ok = outcomes[0]
+    assert ok.ok and ok.actual == ok.expected and ok.reason is None
+    assert ok.path == f"{root}/app-01.log" and ok.path_bytes == os.fsencode(ok.path)
+    mismatch = outcomes[6]
+    assert mismatch.actual not in (None, mismatch.expected)
+
+
+def test_iter_check_skipped_and_errors(tmp_path):
+    root = logs_dir(tmp_path / "logs", count=3)
+    os.remove(root / "app-02.log")
+    statuses = [o.status for o in checksig.iter_check(root, ignore_missing=True)]
+    assert statuses == ["OK", "SKIPPED", "OK"]
+    with pytest.raises(checksig.ManifestError, match="cannot read manifest"):
+        list(checksig.iter_check(tmp_path))
+    with pytest.raises(checksig.ManifestError, match="cannot open root directory"):
+        next(checksig.iter_check(tmp_path / "nowhere"))
+
+
+def test_leaving_iter_check_early_cancels_it(big_dataset):
+    """Breaking out of the loop stops the check: no thread is left behind."""
+    before = task_count()
+    started = time.monotonic()
+    for outcome in checksig.iter_check(big_dataset, jobs=1):
+        break
+    generator = checksig.iter_check(big_dataset, jobs=1)
+    generator.close()  # never started: nothing to stop
+    assert task_count() == before
+    assert time.monotonic() - started < 30

@@ -139,6 +139,36 @@ CASES = [
         verdicts("other", 3) + ["{other}: OK (3 files)"],
         [],
     ),
+    # sha1sum habits: a manifest FILE checks the directory it is in; -c, --strict and
+    # --warn are accepted (checking is always strict).
+    (
+        "manifest-file",
+        ["{bad}/sha1sum.txt"],
+        1,
+        verdicts("bad", 10, failed=(3, 8)) + ["{bad}/sha1sum.txt: 2 of 10 entries FAILED"],
+        [],
+    ),
+    (
+        "manifest-file-named",
+        ["-c", "{other}/other.sha1"],
+        0,
+        verdicts("other", 3) + ["{other}/other.sha1: OK (3 files)"],
+        [],
+    ),
+    (
+        "strict-warn",
+        ["--strict", "-w", "-c", "{good}"],
+        0,
+        verdicts("good", 10) + ["{good}: OK (10 files)"],
+        [],
+    ),
+    (
+        "manifest-file-and-option",
+        ["--manifest", "x", "{good}/sha1sum.txt"],
+        2,
+        [],
+        ["checksig: {good}/sha1sum.txt is a manifest file: --manifest does not apply to it"],
+    ),
     (
         "manifest-wrong",
         ["{other}"],
@@ -335,3 +365,112 @@ def test_example_directory_passes(tmp_path):
     result = run_cli(copy, cwd=tmp_path)
     expected = [f"{copy}/app-{i:02d}.log: OK" for i in range(1, 11)] + [f"{copy}: OK (10 files)"]
     assert (result.returncode, lines(result.stdout)) == (0, expected)
+
+
+def test_json_lines(dirs, tmp_path):
+    """--json: one object per entry, in manifest order, then a summary per target; an
+    unusable manifest gives an ERROR summary (and the message on stderr)."""
+    import json
+
+    result = run_cli("--json", str(dirs["bad"]), str(dirs["nomanifest"]), cwd=tmp_path)
+    assert result.returncode == 2
+    objects = [json.loads(line) for line in lines(result.stdout)]
+    entries = objects[:10]
+    assert [o["line"] for o in entries] == list(range(1, 11))
+    assert [o["status"] for o in entries] == [
+        "FAILED" if i in (3, 8) else "OK" for i in range(1, 11)
+    ]
+    bad = entries[2]
+    assert bad["path"] == f"{dirs['bad']}/app-03.log"
+    assert bad["reason"] == "mismatch" and bad["detail"] == ""
+    assert len(bad["expected"]) == 40 and len(bad["actual"]) == 40
+    assert bad["expected"] != bad["actual"]
+    good = entries[0]
+    assert good["reason"] is None and good["expected"] == good["actual"]
+    assert objects[10] == {
+        "summary": {
+            "target": str(dirs["bad"]),
+            "status": "FAILED",
+            "entries": 10,
+            "matched": 8,
+            "failed": 2,
+            "skipped": 0,
+        }
+    }
+    assert objects[11]["summary"]["status"] == "ERROR"
+    assert "cannot read manifest" in objects[11]["summary"]["error"]
+    assert len(objects) == 12
+
+
+def test_json_keeps_non_utf8_names(tmp_path):
+    import json
+
+    root = tmp_path / "names"
+    root.mkdir()
+    name = b"caf\xe9 \"quoted\"\n"
+    (root / os.fsdecode(name)).write_bytes(b"x")
+    sha1sum(root, [name])
+    result = run_cli("--json", str(root), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    entry = json.loads(lines(result.stdout)[0])
+    assert os.fsencode(entry["path"]) == os.fsencode(str(root)) + b"/" + name
+
+
+def test_a_closed_pipe_ends_quietly_as_gnu_does(tmp_path):
+    """`checksig DIR | head -1`: killed by SIGPIPE like sha1sum -c, no traceback."""
+    root = tmp_path / "many"
+    sha1sum(root, write_logs(root, 3000))
+    command = " ".join(f"'{part}'" for part in cli_command(root))
+    for tool in (command, f"sha1sum -c '{root}/sha1sum.txt'"):
+        result = subprocess.run(
+            ["bash", "-c", f"cd '{root}' && {tool} | head -1; echo ${{PIPESTATUS[0]}} >&2"],
+            capture_output=True,
+            timeout=60,
+        )
+        assert len(lines(result.stdout)) == 1, tool
+        assert lines(result.stderr) == ["141"], (tool, result.stderr)
+
+
+def test_sigterm_stops_like_ctrl_c(big_dataset, tmp_path):
+    process = subprocess.Popen(
+        cli_command("--jobs", "1", big_dataset),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_until_checking(process.pid, time.monotonic() + 10)
+        time.sleep(0.3)
+        process.send_signal(signal.SIGTERM)
+        sent = time.monotonic()
+        _, stderr = process.communicate(timeout=10)
+        elapsed = time.monotonic() - sent
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 143, stderr
+    assert elapsed < 2, f"took {elapsed:.2f} s to exit"
+    assert re.fullmatch(rb"checksig: interrupted after \d of 4 files \(.*\)\n", stderr), stderr
+
+
+def test_sigterm_during_create_leaves_nothing_half_written(big_dataset, tmp_path):
+    target = tmp_path / "created.sha1"
+    process = subprocess.Popen(
+        cli_command("--create", "--jobs", "1", "--manifest", target, big_dataset),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_until_checking(process.pid, time.monotonic() + 10)
+        time.sleep(0.3)
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 143
+    assert not target.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".created.sha1")]
