@@ -70,6 +70,18 @@ typedef enum checksig_algorithm {
   CHECKSIG_ALGORITHM_SHA512 = 3,
 } checksig_algorithm;
 
+// How `checksig_next_lines` writes verdicts.
+typedef enum checksig_line_format {
+  // As `sha1sum -c`: `path: OK`, `path: FAILED (reason)`; names escaped as GNU
+  // escapes them; no line for a missing file skipped under `ignore_missing`.
+  CHECKSIG_LINES_TEXT = 1,
+  // As TEXT, failures only (`--quiet`).
+  CHECKSIG_LINES_FAILURES = 2,
+  // JSON Lines: `{"path", "line", "status", "reason", "detail", "expected",
+  // "actual"}` per entry; bytes of a path that are not UTF-8 as `\udc80`-`\udcff`.
+  CHECKSIG_LINES_JSON = 3,
+} checksig_line_format;
+
 // A check or a manifest creation running in the background, started by
 // `checksig_start` or `checksig_create_start`. Opaque.
 typedef struct checksig_job checksig_job;

@@ -9,7 +9,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::algorithm::Digest;
 use crate::control::Control;
@@ -34,6 +34,10 @@ pub(crate) enum Work {
 /// The most verdicts queued for the caller: when it does not fetch them, the check
 /// waits (and holds no more memory).
 const STREAM_CAPACITY: usize = 4096;
+
+/// How long a fetch waits for more verdicts once one has come: short enough to look
+/// immediate to a person watching, long enough to batch thousands on a fast check.
+const LINGER: Duration = Duration::from_millis(5);
 
 /// The verdicts of a streamed check, on their way from the job's thread to the caller.
 #[derive(Default)]
@@ -125,6 +129,21 @@ impl Stream {
                     .0
             }
         };
+        // One verdict is here: give the others a moment to join it, so that a fast
+        // check is fetched in large batches (a call and a write per line would cost
+        // more than the check), while a slow one still shows each verdict at once.
+        let deadline = Instant::now() + LINGER;
+        while queue.verdicts.len() < STREAM_CAPACITY / 2 && !queue.finished {
+            let now = Instant::now();
+            if now >= deadline || queue.verdicts.is_empty() {
+                break;
+            }
+            queue = self
+                .changed
+                .wait_timeout(queue, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
         let mut taken = Vec::new();
         while let Some(next) = queue.verdicts.front() {
             if !take(next) {

@@ -136,6 +136,58 @@ static void test_handle(const char *bad) {
     EXPECT(!checksig_get_created(NULL, &(checksig_created){0}));
 }
 
+/* A streamed check: every verdict fetched in manifest order, as records and as lines. */
+static void test_stream(const char *bad_dir) {
+    checksig_options options;
+    memset(&options, 0, sizeof options);
+    options.stream = true;
+    options.readers = 8;
+    checksig_job *job = checksig_start(bad_dir, &options);
+    checksig_verdict verdicts[3];
+    uint64_t next_line = 1;
+    size_t failed = 0;
+    while (!checksig_stream_done(job)) {
+        size_t count = checksig_next_verdicts(job, verdicts, 3, 100);
+        for (size_t i = 0; i < count; i++) {
+            EXPECT(verdicts[i].line == next_line);
+            next_line++;
+            if (verdicts[i].status == CHECKSIG_VERDICT_FAILED) {
+                failed++;
+                EXPECT(verdicts[i].reason == CHECKSIG_REASON_MISMATCH);
+                EXPECT(strstr(verdicts[i].path, "app-04.log") != NULL);
+                EXPECT(strlen(verdicts[i].actual_hex) == 40);
+            }
+        }
+    }
+    EXPECT(next_line == 11 && failed == 1);
+    EXPECT(checksig_get_status(job) == CHECKSIG_FAILED);
+    EXPECT(checksig_failure_count(job) == 0); /* streamed: nothing kept */
+    checksig_job_free(job);
+
+    job = checksig_start(bad_dir, &options);
+    size_t capacity = CHECKSIG_LINES_MIN_CAPACITY;
+    char *buffer = malloc(capacity);
+    char all[4096] = "";
+    while (!checksig_stream_done(job)) {
+        size_t written = checksig_next_lines(job, CHECKSIG_LINES_FAILURES, buffer, capacity, 100);
+        EXPECT(strlen(all) + written < sizeof all);
+        strncat(all, buffer, written);
+    }
+    EXPECT(strstr(all, "app-04.log: FAILED (mismatch)\n") != NULL);
+    EXPECT(strstr(all, ": OK") == NULL);
+    EXPECT(checksig_next_lines(job, 99, buffer, capacity, 0) == 0);
+    EXPECT(checksig_next_lines(job, CHECKSIG_LINES_TEXT, buffer, 10, 0) == 0);
+    free(buffer);
+    checksig_job_free(job);
+
+    /* Not streamed: nothing to fetch, and the end is the end of the check. */
+    job = checksig_start(bad_dir, NULL);
+    EXPECT(checksig_wait(job, -1));
+    EXPECT(checksig_stream_done(job));
+    EXPECT(checksig_next_verdicts(job, verdicts, 3, 0) == 0);
+    checksig_job_free(job);
+}
+
 /* The names and numbers the library defines once, read back. */
 static void test_tables(void) {
     EXPECT(strcmp(checksig_reason_name(CHECKSIG_REASON_MISMATCH), "mismatch") == 0);
@@ -239,6 +291,7 @@ int main(int argc, char **argv) {
     test_handle(argv[2]);
     test_create(argv[1]);
     test_tables();
+    test_stream(argv[2]);
     test_cancel(argv[5]);
     if (failures != 0) {
         fprintf(stderr, "%d check(s) failed\n", failures);
