@@ -82,6 +82,18 @@ typedef enum checksig_line_format {
   CHECKSIG_LINES_JSON = 3,
 } checksig_line_format;
 
+// How a manifest's untagged lines separate digest and name, which its first untagged
+// line decides for all of them (GNU's rule).
+typedef enum checksig_form {
+  // Not decided (no untagged line yet, or let the part decide: only for a part
+  // that holds the manifest's first untagged line).
+  CHECKSIG_FORM_UNDECIDED = 0,
+  // `<hex>  <name>` / `<hex> *<name>`.
+  CHECKSIG_FORM_TWO_SPACES = 1,
+  // `<hex> <name>`.
+  CHECKSIG_FORM_SINGLE_SPACE = 2,
+} checksig_form;
+
 // A check or a manifest creation running in the background, started by
 // `checksig_start` or `checksig_create_start`. Opaque.
 typedef struct checksig_job checksig_job;
@@ -114,17 +126,23 @@ typedef struct checksig_options {
   // message only counts the failures). A caller that stops fetching holds the check
   // back, not its memory. Checks only.
   bool stream;
+  // Check only the part of the manifest whose lines start in bytes
+  // `part_start..part_end` (from `checksig_split`; both 0: the whole manifest), the
+  // first of them line `part_first_line`, in `part_form` (a `checksig_form`) and of
+  // `algorithm`, as the whole manifest decided them. Checks only.
+  uint64_t part_start;
+  uint64_t part_end;
+  uint64_t part_first_line;
+  uint32_t part_form;
 } checksig_options;
 
-// A snapshot of a job's progress. `files` counts distinct files (a name listed twice
-// is one file); `bytes_total` counts the files opened so far, and is final once every
-// file has been opened (with `jobs` or `readers` 1, from the start).
-typedef struct checksig_progress {
-  uint64_t files_done;
-  uint64_t files_total;
-  uint64_t bytes_done;
-  uint64_t bytes_total;
-} checksig_progress;
+// One part of a split manifest (`checksig_split`): check it with
+// `options.part_start`, `part_end` and `part_first_line` set from it.
+typedef struct checksig_part {
+  uint64_t start;
+  uint64_t end;
+  uint64_t first_line;
+} checksig_part;
 
 // What a finished check counted, per manifest entry (line).
 typedef struct checksig_counts {
@@ -137,6 +155,16 @@ typedef struct checksig_counts {
   // Entries skipped as missing under `ignore_missing`.
   uint64_t skipped;
 } checksig_counts;
+
+// A snapshot of a job's progress. `files` counts distinct files (a name listed twice
+// is one file); `bytes_total` counts the files opened so far, and is final once every
+// file has been opened (with `jobs` or `readers` 1, from the start).
+typedef struct checksig_progress {
+  uint64_t files_done;
+  uint64_t files_total;
+  uint64_t bytes_done;
+  uint64_t bytes_total;
+} checksig_progress;
 
 // What a finished manifest creation wrote (its path: `checksig_get_manifest_path`).
 typedef struct checksig_created {
@@ -239,6 +267,37 @@ struct checksig_job *checksig_start(const char *root_dir, const struct checksig_
 // As `checksig_start`.
 struct checksig_job *checksig_create_start(const char *root_dir,
                                            const struct checksig_options *options);
+
+// Cuts the manifest of `root_dir` (as `options` name it; NULL for the defaults) into
+// at most `parts` parts of about equal bytes at line starts, for checking them apart
+// (on a cluster): writes them into `out` (room for `parts`), their number into
+// `*count`, and what the whole manifest decided into `*algorithm` (a
+// `checksig_algorithm`) and `*form` (a `checksig_form`) — each part is checked with
+// those, its `start`, `end` and `first_line` in the options' `part_*` fields. Reads
+// the whole manifest once: a bad line or an empty manifest is the error a check
+// gives. Returns NULL on success, else that error's message (the caller's: release it
+// with `checksig_free`). Reentrant.
+//
+// # Safety
+// `root_dir` as for `checksig_start`; `out` valid for writes of `parts` parts;
+// `count`, `algorithm` and `form` valid for writes.
+char *checksig_split(const char *root_dir,
+                     const struct checksig_options *options,
+                     size_t parts,
+                     struct checksig_part *out,
+                     size_t *count,
+                     uint32_t *algorithm,
+                     uint32_t *form);
+
+// The error of a check merged from parts, given the sums of their counts: GNU's rule
+// that a check with `ignore_missing` which verified nothing at all fails, with its
+// message (the caller's: `checksig_free`); NULL when the merged check stands.
+//
+// # Safety
+// `root_dir` and `options` as for `checksig_start`; `counts` NULL or valid.
+char *checksig_merged_error(const char *root_dir,
+                            const struct checksig_options *options,
+                            const struct checksig_counts *counts);
 
 // Waits for the job to finish, at most `timeout_ms` milliseconds (negative: no
 // limit). Returns true when it has finished (also for a NULL job), false on timeout.

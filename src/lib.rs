@@ -44,5 +44,9 @@ pub use algorithm::{Algorithm, Digest};
 pub use control::{Control, Progress};
 pub use create::{create, create_with, CreateOptions, Created};
 pub use lines::{push_line, LineFormat};
+pub use manifest::{Parser, Part, Split};
 pub use report::{Error, Failure, Match, Reason, Report, Status, Summary, Verdict};
-pub use verify::{check, check_each, check_with, Options, DEFAULT_MANIFEST, DEFAULT_READERS};
+pub use verify::{
+    check, check_each, check_with, nothing_verified, split, ManifestPart, Options,
+    DEFAULT_MANIFEST, DEFAULT_READERS,
+};

@@ -59,6 +59,17 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    fn new(algorithm: Algorithm, mut entries: Vec<Entry>, mut digests: Vec<u8>) -> Manifest {
+        // A million entries leave up to a million slots of growth slack: give them back.
+        entries.shrink_to_fit();
+        digests.shrink_to_fit();
+        Manifest {
+            algorithm,
+            entries,
+            digests,
+        }
+    }
+
     /// The digest entry `index` expects.
     pub fn expected(&self, index: usize) -> Digest {
         let len = self.algorithm.digest_len();
@@ -188,12 +199,149 @@ pub fn read_manifest<R: Read>(
     algorithm: Option<Algorithm>,
 ) -> Result<Manifest, ManifestError> {
     let mut parser = Parser::new(algorithm);
-    let mut reader = BufReader::with_capacity(64 * 1024, reader);
     let mut entries = Vec::new();
     let mut digests = Vec::new();
+    for_each_line(reader, 1, u64::MAX, |number, _, line| {
+        if let Some(parsed) = parse_numbered(&mut parser, number, line)? {
+            digests.extend_from_slice(parsed.digest.as_bytes());
+            entries.push(Entry {
+                name: parsed.name.into_boxed_slice(),
+                line: number,
+            });
+        }
+        Ok(())
+    })?;
+    let Some(algorithm) = parser.algorithm.filter(|_| !entries.is_empty()) else {
+        return Err(ManifestError::Empty);
+    };
+    Ok(Manifest::new(algorithm, entries, digests))
+}
+
+/// A part of a manifest, as input splits cut files in Hadoop and Spark: the lines
+/// that start in bytes `start..end`, the first of them line `first_line`. The parts
+/// of [`split_manifest`] start at line starts, so a part is read from `start` on, no
+/// line is cut, and each line is in exactly one part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Part {
+    pub start: u64,
+    pub end: u64,
+    pub first_line: u32,
+}
+
+/// A manifest cut into parts, with what its lines decided for all of them: the
+/// algorithm and GNU's untagged form (the first checksum lines of the whole manifest
+/// decide them, not each part's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Split {
+    pub parser: Parser,
+    /// Checksum lines in the whole manifest.
+    pub entries: u64,
+    pub parts: Vec<Part>,
+}
+
+/// Reads the whole manifest (`len` bytes) once, as [`read_manifest`] does, keeping
+/// only line counts and offsets, and cuts it into at most `parts` parts of about equal
+/// bytes at line starts. Every error `read_manifest` gives (a bad line, an empty
+/// manifest) is given here, so that the parts need not agree on one.
+pub fn split_manifest<R: Read>(
+    reader: R,
+    len: u64,
+    algorithm: Option<Algorithm>,
+    parts: usize,
+) -> Result<Split, ManifestError> {
+    let parts = parts.max(1) as u64;
+    let mut parser = Parser::new(algorithm);
+    let mut entries = 0u64;
+    let mut starts: Vec<(u64, u32)> = vec![(0, 1)];
+    let cut = |index: u64| index * len / parts;
+    for_each_line(reader, 1, u64::MAX, |number, offset, line| {
+        if offset > 0 && offset >= cut(starts.len() as u64) && (starts.len() as u64) < parts {
+            starts.push((offset, number));
+        }
+        if parse_numbered(&mut parser, number, line)?.is_some() {
+            entries += 1;
+        }
+        Ok(())
+    })?;
+    if entries == 0 || parser.algorithm.is_none() {
+        return Err(ManifestError::Empty);
+    }
+    let ends = starts
+        .iter()
+        .skip(1)
+        .map(|&(offset, _)| offset)
+        .chain([len]);
+    let parts = starts
+        .iter()
+        .zip(ends)
+        .map(|(&(start, first_line), end)| Part {
+            start,
+            end,
+            first_line,
+        })
+        .collect();
+    Ok(Split {
+        parser,
+        entries,
+        parts,
+    })
+}
+
+/// Reads one part of a manifest: `reader` is at `part.start`, and lines are read while
+/// they start before `part.end`, numbered from `part.first_line`, in the form and of
+/// the algorithm the whole manifest decided (`parser`, from [`split_manifest`]). A
+/// part without an entry is no error (the whole manifest has entries).
+pub fn read_manifest_part<R: Read>(
+    reader: R,
+    mut parser: Parser,
+    part: Part,
+) -> Result<Manifest, ManifestError> {
+    let algorithm = parser.algorithm.ok_or(ManifestError::Empty)?;
+    let mut entries = Vec::new();
+    let mut digests = Vec::new();
+    let len = part.end.saturating_sub(part.start);
+    for_each_line(reader, part.first_line, len, |number, _, line| {
+        if let Some(parsed) = parse_numbered(&mut parser, number, line)? {
+            digests.extend_from_slice(parsed.digest.as_bytes());
+            entries.push(Entry {
+                name: parsed.name.into_boxed_slice(),
+                line: number,
+            });
+        }
+        Ok(())
+    })?;
+    Ok(Manifest::new(algorithm, entries, digests))
+}
+
+/// Parses line `number`, naming it in the error.
+fn parse_numbered(
+    parser: &mut Parser,
+    number: u32,
+    line: &[u8],
+) -> Result<Option<ChecksumLine>, ManifestError> {
+    parser
+        .parse_line(line)
+        .map_err(|error| ManifestError::BadLine {
+            line: number,
+            error,
+            algorithm: parser.algorithm,
+        })
+}
+
+/// Calls `each` with every line (without its `\n`), its number (from `first_line`)
+/// and its offset from the reader's start, for the lines that start in the first
+/// `limit` bytes; with bounded memory per line.
+fn for_each_line<R: Read>(
+    reader: R,
+    first_line: u32,
+    limit: u64,
+    mut each: impl FnMut(u32, u64, &[u8]) -> Result<(), ManifestError>,
+) -> Result<(), ManifestError> {
+    let mut reader = BufReader::with_capacity(64 * 1024, reader);
     let mut line = Vec::with_capacity(256);
-    let mut number: u32 = 0;
-    loop {
+    let mut number = first_line;
+    let mut offset = 0u64;
+    while offset < limit {
         line.clear();
         // `take` bounds what one line may allocate; one byte over the limit tells us the
         // line is too long.
@@ -204,41 +352,16 @@ pub fn read_manifest<R: Read>(
         if read == 0 {
             break;
         }
-        number = number.checked_add(1).ok_or(ManifestError::TooManyLines)?;
         if line.last() == Some(&b'\n') {
             line.pop();
         } else if line.len() > MAX_LINE_LEN {
             return Err(ManifestError::LineTooLong { line: number });
         }
-        match parser.parse_line(&line) {
-            Ok(Some(parsed)) => {
-                digests.extend_from_slice(parsed.digest.as_bytes());
-                entries.push(Entry {
-                    name: parsed.name.into_boxed_slice(),
-                    line: number,
-                });
-            }
-            Ok(None) => {}
-            Err(error) => {
-                return Err(ManifestError::BadLine {
-                    line: number,
-                    error,
-                    algorithm: parser.algorithm,
-                })
-            }
-        }
+        each(number, offset, &line)?;
+        offset += read as u64;
+        number = number.checked_add(1).ok_or(ManifestError::TooManyLines)?;
     }
-    let Some(algorithm) = parser.algorithm.filter(|_| !entries.is_empty()) else {
-        return Err(ManifestError::Empty);
-    };
-    // A million entries leave up to a million slots of growth slack: give them back.
-    entries.shrink_to_fit();
-    digests.shrink_to_fit();
-    Ok(Manifest {
-        algorithm,
-        entries,
-        digests,
-    })
+    Ok(())
 }
 
 /// The parser of one manifest's lines: what the lines read so far have decided.

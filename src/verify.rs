@@ -12,14 +12,17 @@ use std::collections::HashMap;
 use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::hash::BuildHasher;
-use std::io;
+use std::io::{self, Seek, SeekFrom};
 use std::num::NonZeroUsize;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::algorithm::{Algorithm, Digest};
 use crate::control::Control;
-use crate::manifest::{read_manifest, Entry, Manifest, ManifestError};
+use crate::manifest::{
+    read_manifest, read_manifest_part, split_manifest, Entry, Manifest, ManifestError, Parser,
+    Part, Split,
+};
 use crate::os::{OpenError, RootDir};
 use crate::paths::{display_join, lookup_name};
 pub use crate::pool::DEFAULT_READERS;
@@ -56,6 +59,18 @@ pub struct Options {
     /// file (`name: OK`). Off by default: a million-line manifest would keep a million
     /// paths.
     pub list_matches: bool,
+    /// Check only this part of the manifest (from [`split`]), with the algorithm and
+    /// form the whole manifest decided; line numbers stay the manifest's. For checking
+    /// one manifest on many machines: the parts' reports, concatenated in order, are
+    /// the whole check's (and [`nothing_verified`] applies to their sum).
+    pub part: Option<ManifestPart>,
+}
+
+/// A part of the manifest to check, and what the whole manifest decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ManifestPart {
+    pub part: Part,
+    pub parser: Parser,
 }
 
 /// Checks `root` against its manifest with default options.
@@ -107,30 +122,16 @@ pub fn check_each(
     control: &Control,
     mut on_verdict: impl FnMut(&Verdict<'_>),
 ) -> Result<Summary, Error> {
-    let root_bytes = root.as_os_str().as_bytes();
-    let root_error = |error| Error::Root {
-        root: root_bytes.to_vec(),
-        error,
-    };
-    let root_dir = RootDir::open(root).map_err(root_error)?;
-
-    let manifest_name = match (&options.manifest, options.algorithm) {
-        (Some(name), _) => name.clone(),
-        (None, Some(algorithm)) => PathBuf::from(algorithm.default_manifest()),
-        (None, None) => PathBuf::from(DEFAULT_MANIFEST),
-    };
-    let manifest_path = root.join(&manifest_name);
-    let manifest_error = |error| Error::Manifest {
-        path: manifest_path.as_os_str().as_bytes().to_vec(),
-        error,
-    };
-    let algorithm = options.algorithm.or_else(|| {
-        let file_name = manifest_name.file_name()?;
-        Algorithm::from_manifest_name(file_name.as_bytes())
-    });
-    let file = open_manifest(&root_dir, &manifest_name)
-        .map_err(|error| manifest_error(ManifestError::Io(error)))?;
-    let manifest = read_manifest(file, algorithm).map_err(manifest_error)?;
+    let opened = OpenedManifest::open(root, options)?;
+    let manifest = match &options.part {
+        None => read_manifest(&opened.file, opened.algorithm),
+        Some(part) => (&opened.file)
+            .seek(SeekFrom::Start(part.part.start))
+            .map_err(ManifestError::Io)
+            .and_then(|_| read_manifest_part(&opened.file, part.parser, part.part)),
+    }
+    .map_err(|error| opened.error(error))?;
+    let (root_dir, manifest_path) = (opened.root, opened.path);
 
     let plan = Plan::new(&manifest.entries);
     let files = PlanFiles {
@@ -165,12 +166,85 @@ pub fn check_each(
         return Err(Error::Cancelled);
     }
     let summary = order.summary;
-    if options.ignore_missing && summary.failed == 0 && summary.matched == 0 {
+    // A part does not know whether the other parts verified something: whoever merges
+    // the parts applies the rule (`nothing_verified`).
+    if options.part.is_none() && nothing_verified(options, &summary) {
         return Err(Error::NothingVerified {
             path: manifest_path.as_os_str().as_bytes().to_vec(),
         });
     }
     Ok(summary)
+}
+
+/// GNU's rule for `ignore_missing`: a check that verified nothing at all fails.
+pub fn nothing_verified(options: &Options, summary: &Summary) -> bool {
+    options.ignore_missing && summary.failed == 0 && summary.matched == 0
+}
+
+/// Cuts the manifest of `root` (as `options` name it) into at most `parts` parts at
+/// line starts, of about equal bytes, for checking them apart (on a cluster), each with
+/// `Options::part`. Reads the whole manifest once, so that a bad line or an empty
+/// manifest is the error [`check`] gives, before anything is hashed.
+pub fn split(root: &Path, options: &Options, parts: usize) -> Result<Split, Error> {
+    let opened = OpenedManifest::open(root, options)?;
+    let len = opened
+        .file
+        .metadata()
+        .map_err(|error| opened.error(ManifestError::Io(error)))?
+        .len();
+    split_manifest(&opened.file, len, opened.algorithm, parts).map_err(|error| opened.error(error))
+}
+
+/// The manifest's name, relative to the root unless absolute: the options', or the
+/// algorithm's usual one, or `sha1sum.txt`.
+pub(crate) fn manifest_name(options: &Options) -> PathBuf {
+    match (&options.manifest, options.algorithm) {
+        (Some(name), _) => name.clone(),
+        (None, Some(algorithm)) => PathBuf::from(algorithm.default_manifest()),
+        (None, None) => PathBuf::from(DEFAULT_MANIFEST),
+    }
+}
+
+/// The root and the manifest of a check, open, and the algorithm the options or the
+/// manifest's name give.
+struct OpenedManifest {
+    root: RootDir,
+    path: PathBuf,
+    file: File,
+    algorithm: Option<Algorithm>,
+}
+
+impl OpenedManifest {
+    fn open(root: &Path, options: &Options) -> Result<OpenedManifest, Error> {
+        let root_dir = RootDir::open(root).map_err(|error| Error::Root {
+            root: root.as_os_str().as_bytes().to_vec(),
+            error,
+        })?;
+        let manifest_name = manifest_name(options);
+        let algorithm = options.algorithm.or_else(|| {
+            let file_name = manifest_name.file_name()?;
+            Algorithm::from_manifest_name(file_name.as_bytes())
+        });
+        let path = root.join(&manifest_name);
+        let file = open_manifest(&root_dir, &manifest_name).map_err(|error| Error::Manifest {
+            path: path.as_os_str().as_bytes().to_vec(),
+            error: ManifestError::Io(error),
+        })?;
+        Ok(OpenedManifest {
+            root: root_dir,
+            path,
+            file,
+            algorithm,
+        })
+    }
+
+    /// `error` as the error of this manifest.
+    fn error(&self, error: ManifestError) -> Error {
+        Error::Manifest {
+            path: self.path.as_os_str().as_bytes().to_vec(),
+            error,
+        }
+    }
 }
 
 /// What became of each planned file, compactly: a state byte per file and the digests

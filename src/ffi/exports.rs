@@ -16,15 +16,16 @@ use crate::ffi::boundary::{argument_bytes, guard, malloc_string, write_out};
 use crate::ffi::job::{checksig_job, Finished, VerdictView, Work};
 use crate::ffi::types::{
     algorithm_code, algorithm_from_code, checksig_counts, checksig_created, checksig_failure,
-    checksig_line_format, checksig_match, checksig_options, checksig_progress, checksig_reason,
-    checksig_status, checksig_verdict, checksig_verdict_status, hex_field, CHECKSIG_HEX_CAPACITY,
-    CHECKSIG_LINES_MIN_CAPACITY,
+    checksig_form, checksig_line_format, checksig_match, checksig_options, checksig_part,
+    checksig_progress, checksig_reason, checksig_status, checksig_verdict, checksig_verdict_status,
+    hex_field, CHECKSIG_HEX_CAPACITY, CHECKSIG_LINES_MIN_CAPACITY,
 };
 use crate::lines::{push_line, LineFormat};
+use crate::manifest::{Parser, Part};
 use crate::paths::display_join;
-use crate::report::Status;
+use crate::report::{Error, Status, Summary};
 use crate::text::push_display_name;
-use crate::verify::Options;
+use crate::verify::{manifest_name, nothing_verified, split, ManifestPart, Options};
 
 /// Borrows the job behind a pointer, or `None` for NULL.
 ///
@@ -133,7 +134,124 @@ unsafe fn options_from_c(given: &checksig_options) -> Result<Options, &'static s
         }
         options.manifest = Some(PathBuf::from(OsStr::from_bytes(manifest)));
     }
+    if given.part_end > 0 {
+        let form = checksig_form::to_form(given.part_form).ok_or("unknown part_form")?;
+        let first_line = u32::try_from(given.part_first_line)
+            .ok()
+            .filter(|&line| line > 0)
+            .ok_or("part_first_line is not a line number")?;
+        if given.part_start > given.part_end || algorithm.is_none() {
+            return Err("a part needs part_start <= part_end and the manifest's algorithm");
+        }
+        options.part = Some(ManifestPart {
+            part: Part {
+                start: given.part_start,
+                end: given.part_end,
+                first_line,
+            },
+            parser: Parser { algorithm, form },
+        });
+    }
     Ok(options)
+}
+
+/// Cuts the manifest of `root_dir` (as `options` name it; NULL for the defaults) into
+/// at most `parts` parts of about equal bytes at line starts, for checking them apart
+/// (on a cluster): writes them into `out` (room for `parts`), their number into
+/// `*count`, and what the whole manifest decided into `*algorithm` (a
+/// `checksig_algorithm`) and `*form` (a `checksig_form`) — each part is checked with
+/// those, its `start`, `end` and `first_line` in the options' `part_*` fields. Reads
+/// the whole manifest once: a bad line or an empty manifest is the error a check
+/// gives. Returns NULL on success, else that error's message (the caller's: release it
+/// with `checksig_free`). Reentrant.
+///
+/// # Safety
+/// `root_dir` as for `checksig_start`; `out` valid for writes of `parts` parts;
+/// `count`, `algorithm` and `form` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn checksig_split(
+    root_dir: *const c_char,
+    options: *const checksig_options,
+    parts: usize,
+    out: *mut checksig_part,
+    count: *mut usize,
+    algorithm: *mut u32,
+    form: *mut u32,
+) -> *mut c_char {
+    if [
+        out.is_null(),
+        count.is_null(),
+        algorithm.is_null(),
+        form.is_null(),
+    ]
+    .contains(&true)
+    {
+        return malloc_string(b"invalid argument: NULL output");
+    }
+    let result = guard(Err(b"internal error: panic".to_vec()), || {
+        let root =
+            argument_bytes(root_dir).ok_or(b"invalid argument: root_dir is NULL".to_vec())?;
+        let options = match options.as_ref() {
+            None => Options::default(),
+            Some(given) => options_from_c(given)
+                .map_err(|why| format!("invalid argument: {why}").into_bytes())?,
+        };
+        let root = Path::new(OsStr::from_bytes(root));
+        split(root, &options, parts).map_err(|error| error.message())
+    });
+    match result {
+        Ok(split) => {
+            for (i, part) in split.parts.iter().take(parts).enumerate() {
+                *out.add(i) = checksig_part {
+                    start: part.start,
+                    end: part.end,
+                    first_line: u64::from(part.first_line),
+                };
+            }
+            *count = split.parts.len().min(parts);
+            *algorithm = split.parser.algorithm.map_or(0, algorithm_code);
+            *form = checksig_form::from_form(split.parser.form) as u32;
+            ptr::null_mut()
+        }
+        Err(message) => malloc_string(&message),
+    }
+}
+
+/// The error of a check merged from parts, given the sums of their counts: GNU's rule
+/// that a check with `ignore_missing` which verified nothing at all fails, with its
+/// message (the caller's: `checksig_free`); NULL when the merged check stands.
+///
+/// # Safety
+/// `root_dir` and `options` as for `checksig_start`; `counts` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn checksig_merged_error(
+    root_dir: *const c_char,
+    options: *const checksig_options,
+    counts: *const checksig_counts,
+) -> *mut c_char {
+    let (Some(root), Some(counts)) = (argument_bytes(root_dir), counts.as_ref()) else {
+        return malloc_string(b"invalid argument: NULL");
+    };
+    let message = guard(None, || {
+        let options = match options.as_ref() {
+            None => Options::default(),
+            Some(given) => options_from_c(given).ok()?,
+        };
+        let summary = Summary {
+            entries: counts.entries,
+            matched: counts.matched,
+            failed: counts.failed,
+            skipped: counts.skipped,
+        };
+        if !nothing_verified(&options, &summary) {
+            return None;
+        }
+        let root = Path::new(OsStr::from_bytes(root));
+        let path = root.join(manifest_name(&options));
+        let path = path.as_os_str().as_bytes().to_vec();
+        Some(Error::NothingVerified { path }.message())
+    });
+    message.map_or(ptr::null_mut(), |message| malloc_string(&message))
 }
 
 /// Waits for the job to finish, at most `timeout_ms` milliseconds (negative: no

@@ -5,6 +5,7 @@
 use std::ffi::{c_char, CStr};
 
 use crate::algorithm::{Algorithm, Digest};
+use crate::manifest::UntaggedForm;
 use crate::report::Reason;
 
 /// Room for a digest in lowercase hex and its NUL: the longest digest (SHA-512,
@@ -156,6 +157,58 @@ pub struct checksig_options {
     /// message only counts the failures). A caller that stops fetching holds the check
     /// back, not its memory. Checks only.
     pub stream: bool,
+    /// Check only the part of the manifest whose lines start in bytes
+    /// `part_start..part_end` (from `checksig_split`; both 0: the whole manifest), the
+    /// first of them line `part_first_line`, in `part_form` (a `checksig_form`) and of
+    /// `algorithm`, as the whole manifest decided them. Checks only.
+    pub part_start: u64,
+    pub part_end: u64,
+    pub part_first_line: u64,
+    pub part_form: u32,
+}
+
+/// How a manifest's untagged lines separate digest and name, which its first untagged
+/// line decides for all of them (GNU's rule).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum checksig_form {
+    /// Not decided (no untagged line yet, or let the part decide: only for a part
+    /// that holds the manifest's first untagged line).
+    CHECKSIG_FORM_UNDECIDED = 0,
+    /// `<hex>  <name>` / `<hex> *<name>`.
+    CHECKSIG_FORM_TWO_SPACES = 1,
+    /// `<hex> <name>`.
+    CHECKSIG_FORM_SINGLE_SPACE = 2,
+}
+
+impl checksig_form {
+    pub(crate) fn from_form(form: Option<UntaggedForm>) -> checksig_form {
+        match form {
+            None => checksig_form::CHECKSIG_FORM_UNDECIDED,
+            Some(UntaggedForm::Indicator) => checksig_form::CHECKSIG_FORM_TWO_SPACES,
+            Some(UntaggedForm::SingleSpace) => checksig_form::CHECKSIG_FORM_SINGLE_SPACE,
+        }
+    }
+
+    /// The form numbered `code`; `None` for a number that is none.
+    pub(crate) fn to_form(code: u32) -> Option<Option<UntaggedForm>> {
+        match code {
+            0 => Some(None),
+            1 => Some(Some(UntaggedForm::Indicator)),
+            2 => Some(Some(UntaggedForm::SingleSpace)),
+            _ => None,
+        }
+    }
+}
+
+/// One part of a split manifest (`checksig_split`): check it with
+/// `options.part_start`, `part_end` and `part_first_line` set from it.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct checksig_part {
+    pub start: u64,
+    pub end: u64,
+    pub first_line: u64,
 }
 
 /// What became of one entry of a streamed check.

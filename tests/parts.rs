@@ -1,0 +1,119 @@
+//! A manifest checked in parts (as a cluster checks it): the parts' reports,
+//! concatenated in order, are the whole check's, with the manifest's true line numbers
+//! and the form and algorithm its first lines decided, however it is cut.
+
+mod common;
+
+use checksig::{check, nothing_verified, split, Error, ManifestPart, Options, Reason, Summary};
+use common::{sha1_hex, TempDir};
+
+/// (line, reason) of every failure, and the counts, of the whole manifest checked part
+/// by part.
+fn check_in_parts(dir: &TempDir, options: &Options, parts: usize) -> (Vec<(u32, Reason)>, Summary) {
+    let split = split(dir.path(), options, parts).unwrap();
+    assert!(split.parts.len() <= parts.max(1));
+    let mut failures = Vec::new();
+    let mut total = Summary::default();
+    let mut next_start = 0;
+    for part in &split.parts {
+        assert_eq!(part.start, next_start, "parts are contiguous");
+        next_start = part.end;
+        let part_options = Options {
+            part: Some(ManifestPart {
+                part: *part,
+                parser: split.parser,
+            }),
+            ..options.clone()
+        };
+        let report = check(dir.path(), &part_options).unwrap();
+        failures.extend(report.failures.iter().map(|f| (f.line, f.reason.clone())));
+        total.entries += report.entries;
+        total.matched += report.matched;
+        total.failed += report.failures.len() as u64;
+        total.skipped += report.skipped;
+    }
+    assert_eq!(total.entries, split.entries);
+    (failures, total)
+}
+
+#[test]
+fn parts_together_are_the_whole_check() {
+    let dir = TempDir::new("parts");
+    dir.write(b"x", b"one\n");
+    dir.write(b" x", b"two\n");
+    let x = sha1_hex(b"one\n");
+    let space_x = sha1_hex(b"two\n");
+    // Single-space first: every later `<hex>  x` names ` x`, in whichever part it is.
+    let mut manifest = format!("# made by md5 -r style tools\n{x} x\n");
+    for i in 0..400 {
+        let name = format!("dir with space/file {i:03}");
+        let contents = format!("file {i}\n");
+        if i % 37 != 3 {
+            dir.write(name.as_bytes(), contents.as_bytes());
+        }
+        let digest = if i % 53 == 7 {
+            sha1_hex(b"wrong")
+        } else {
+            sha1_hex(contents.as_bytes())
+        };
+        manifest.push_str(&format!("{digest} {name}\n"));
+        if i % 100 == 50 {
+            manifest.push_str(&format!("\n# comment {i}\n{space_x}  x\nSHA1 (x) = {x}\n"));
+        }
+    }
+    dir.manifest(manifest.as_bytes());
+    let whole = check(dir.path(), &Options::default()).unwrap();
+    let expected: Vec<(u32, Reason)> = whole
+        .failures
+        .iter()
+        .map(|f| (f.line, f.reason.clone()))
+        .collect();
+    assert!(expected.iter().any(|(_, r)| *r == Reason::Mismatch));
+    assert!(expected.iter().any(|(_, r)| *r == Reason::NoSuchFile));
+    for parts in [1, 2, 3, 7, 16, 1000] {
+        let (failures, summary) = check_in_parts(&dir, &Options::default(), parts);
+        assert_eq!(failures, expected, "{parts} parts");
+        assert_eq!(summary.matched, whole.matched, "{parts} parts");
+        assert_eq!(summary.entries, whole.entries, "{parts} parts");
+    }
+}
+
+#[test]
+fn a_bad_or_empty_manifest_is_the_error_of_the_split() {
+    let dir = TempDir::new("parts-bad");
+    let x = sha1_hex(b"x");
+    for (text, message) in [
+        (
+            format!("{x}  a\n{x}  b\n{x} c\n"),
+            "line 3: single-space line",
+        ),
+        ("# nothing\n\n".to_string(), "no checksum lines"),
+    ] {
+        dir.manifest(text.as_bytes());
+        let error = split(dir.path(), &Options::default(), 4).unwrap_err();
+        assert!(matches!(error, Error::Manifest { .. }));
+        assert!(error.to_string().contains(message), "{error}");
+        let whole = check(dir.path(), &Options::default()).unwrap_err();
+        assert_eq!(whole.to_string(), error.to_string());
+    }
+}
+
+#[test]
+fn nothing_verified_is_decided_on_the_merged_counts() {
+    let options = Options {
+        ignore_missing: true,
+        ..Options::default()
+    };
+    let all_missing = Summary {
+        entries: 3,
+        skipped: 3,
+        ..Summary::default()
+    };
+    assert!(nothing_verified(&options, &all_missing));
+    let one_matched = Summary {
+        matched: 1,
+        ..all_missing
+    };
+    assert!(!nothing_verified(&options, &one_matched));
+    assert!(!nothing_verified(&Options::default(), &all_missing));
+}
