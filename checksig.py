@@ -26,6 +26,7 @@ call, so a process may fork after a check.
 from __future__ import annotations
 
 import ctypes
+import importlib
 import os
 import sys
 import sysconfig
@@ -51,6 +52,7 @@ __all__ = [
     "check",
     "check_signatures",
     "iter_check",
+    "check_distributed",
     "Outcome",
     "create",
     "Created",
@@ -215,6 +217,20 @@ class _Options(ctypes.Structure):
         ("algorithm", ctypes.c_uint32),
         ("readers", ctypes.c_size_t),
         ("stream", ctypes.c_bool),
+        ("part_start", ctypes.c_uint64),
+        ("part_end", ctypes.c_uint64),
+        ("part_first_line", ctypes.c_uint64),
+        ("part_form", ctypes.c_uint32),
+    ]
+
+
+class _Part(ctypes.Structure):
+    """``struct checksig_part``."""
+
+    _fields_ = [
+        ("start", ctypes.c_uint64),
+        ("end", ctypes.c_uint64),
+        ("first_line", ctypes.c_uint64),
     ]
 
 
@@ -349,6 +365,26 @@ _next_lines = _declare(
     ctypes.c_size_t,
 )
 _stream_done = _declare("checksig_stream_done", [_JobPtr], ctypes.c_bool)
+_split = _declare(
+    "checksig_split",
+    [
+        ctypes.c_char_p,
+        ctypes.POINTER(_Options),
+        ctypes.c_size_t,
+        ctypes.POINTER(_Part),
+        ctypes.POINTER(ctypes.c_size_t),
+        ctypes.POINTER(ctypes.c_uint32),
+        ctypes.POINTER(ctypes.c_uint32),
+    ],
+    ctypes.c_void_p,
+    _owned_text,
+)
+_merged_error = _declare(
+    "checksig_merged_error",
+    [ctypes.c_char_p, ctypes.POINTER(_Options), ctypes.POINTER(_Counts)],
+    ctypes.c_void_p,
+    _owned_text,
+)
 
 # enum checksig_verdict_status, and the statuses Outcome uses for them.
 _VERDICT_STATUS = {1: "OK", 2: "FAILED", 3: "SKIPPED"}
@@ -833,6 +869,175 @@ def iter_check(
         _end_stream(job)
 
 
+# --- one manifest across a Dask cluster ------------------------------------------------
+
+
+def _check_part(
+    root: bytes,
+    options: Dict[str, Any],
+    part: Tuple[int, int, int],
+    algorithm: int,
+    form: int,
+) -> Tuple[Report, int, int]:
+    """Runs on a Dask worker: checks one part of the manifest with the same engine;
+    its report, files and bytes hashed. Module-level, so that workers import it."""
+    manifest = options["manifest"]
+    opts = _options(
+        manifest, options["jobs"], None, options["readers"], options["ignore_missing"],
+        options["list_matches"],
+    )
+    opts.algorithm = algorithm
+    opts.part_start, opts.part_end, opts.part_first_line = part
+    opts.part_form = form
+    job = _run(_start, root, opts, None)
+    try:
+        report = _report(job, _check_status(job))
+        done = _progress(job)
+        return report, done.files_done, done.bytes_done
+    finally:
+        _job_free(job)
+
+
+def check_distributed(
+    root_dir: PathArg,
+    client: Any = None,
+    *,
+    manifest: Optional[PathArg] = None,
+    algorithm: Optional[str] = None,
+    ignore_missing: bool = False,
+    parts: Optional[int] = None,
+    progress: Optional[Callable[[Progress], Any]] = None,
+    list_matches: bool = False,
+    jobs: Optional[int] = None,
+    readers: Optional[int] = None,
+) -> Report:
+    """Checks ``root_dir`` against its manifest on a Dask cluster and returns the same
+    ``Report`` as ``check()``: failures in manifest order with the manifest's line
+    numbers, counts summed.
+
+    The manifest is read once here and cut into ``parts`` byte ranges at line starts
+    (as Hadoop and Spark split their input); each Dask task checks one part with the
+    same engine, reading only its range, in the algorithm and line form the whole
+    manifest's first lines decided. Every worker must see the data at the same path
+    as this process. A file listed in two parts is hashed once per part.
+
+    Args:
+        root_dir, manifest, algorithm, ignore_missing, list_matches, jobs, readers: as
+            for ``check``; ``jobs`` and ``readers`` apply on each worker, per part.
+        client: a ``dask.distributed.Client``; None for the current one
+            (``distributed.get_client()``).
+        parts: how many parts; None for about 4 per thread of the cluster's workers.
+        progress: called as parts finish with a Progress (files and bytes done; the
+            byte total once every part has finished).
+
+    Raises:
+        ManifestError: exactly as ``check()`` raises it (a bad line, an empty
+            manifest, nothing verified under ``ignore_missing``, a root a worker
+            cannot open).
+        ImportError: Dask's ``distributed`` is not installed (``pip install
+            checksig[dask]``).
+        KeyboardInterrupt, or any exception from ``progress``: the parts not finished
+            are cancelled first.
+    """
+    try:
+        import distributed
+    except ImportError as error:
+        raise ImportError(
+            "check_distributed needs Dask's distributed: pip install checksig[dask]"
+        ) from error
+    if client is None:
+        client = distributed.get_client()
+    root = _path_bytes(root_dir, "root_dir")
+    if parts is None:
+        parts = 4 * max(1, sum(client.nthreads().values()))
+    options = _options(manifest, jobs, algorithm, readers, ignore_missing, list_matches)
+    ranges, algorithm_code, form = _split_manifest(root, options, _count(parts, "parts"))
+    settings = {
+        "manifest": manifest,
+        "jobs": jobs,
+        "readers": readers,
+        "ignore_missing": ignore_missing,
+        "list_matches": list_matches,
+    }
+    # By its importable name: under `python -m checksig` this module is `__main__`,
+    # which workers cannot import.
+    check_part = importlib.import_module("checksig")._check_part
+    futures = [
+        client.submit(check_part, root, settings, part, algorithm_code, form, pure=False)
+        for part in ranges
+    ]
+    try:
+        results = _gather_parts(distributed, futures, progress)
+    except BaseException:
+        client.cancel(futures)
+        raise
+    return _merge_reports(root, options, results)
+
+
+def _split_manifest(
+    root: bytes, options: _Options, parts: int
+) -> Tuple[List[Tuple[int, int, int]], int, int]:
+    """The manifest's parts (start, end, first line), algorithm and form; raises
+    ManifestError as ``check()`` would."""
+    out = (_Part * parts)()
+    count = ctypes.c_size_t()
+    algorithm = ctypes.c_uint32()
+    form = ctypes.c_uint32()
+    error = _split(
+        root, ctypes.byref(options), parts, out, ctypes.byref(count), ctypes.byref(algorithm),
+        ctypes.byref(form),
+    )
+    if error is not None:
+        raise ManifestError(error)
+    ranges = [(p.start, p.end, p.first_line) for p in out[: count.value]]
+    return ranges, algorithm.value, form.value
+
+
+def _gather_parts(
+    distributed: Any, futures: List[Any], progress: Optional[Callable[[Progress], Any]]
+) -> List[Tuple[Report, int, int]]:
+    """Every part's result, in part order, reporting progress as parts finish."""
+    index = {future.key: i for i, future in enumerate(futures)}
+    results: List[Any] = [None] * len(futures)
+    files = hashed = 0
+    for finished, result in distributed.as_completed(futures, with_results=True):
+        results[index[finished.key]] = result
+        files += result[1]
+        hashed += result[2]
+        if progress is not None:
+            total = sum(r[0].entries for r in results if r is not None)
+            done = all(r is not None for r in results)
+            progress(Progress(files, files if done else max(files, total), hashed,
+                              hashed if done else 0))
+    return results
+
+
+def _merge_reports(root: bytes, options: _Options, results: List[Tuple[Report, int, int]]) -> Report:
+    """The parts' reports as one: failures and matches concatenated in part order (so
+    in manifest order), counts summed, the library's message lines joined."""
+    failures = [f for report, _, _ in results for f in report.failures]
+    counts = _Counts(
+        sum(r.entries for r, _, _ in results),
+        sum(r.matched for r, _, _ in results),
+        len(failures),
+        sum(r.skipped for r, _, _ in results),
+    )
+    error = _merged_error(root, ctypes.byref(options), ctypes.byref(counts))
+    if error is not None:
+        raise ManifestError(error)
+    messages = [report.message for report, _, _ in results if report.message]
+    return Report(
+        ok=not failures,
+        entries=counts.entries,
+        matched=counts.matched,
+        failed=counts.failed,
+        skipped=counts.skipped,
+        failures=failures,
+        message="\n".join(messages) if messages else None,
+        matches=[m for report, _, _ in results for m in report.matches],
+    )
+
+
 def check_signatures(root_dir: PathArg) -> None:
     """Checks ``root_dir`` against ``root_dir/sha1sum.txt``: the Go library's API.
 
@@ -937,6 +1142,13 @@ def _parser() -> "argparse.ArgumentParser":
         "--warn",
         action="store_true",
         help="accepted as in sha1sum; a bad line is always an error naming it",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="check on this Dask cluster (e.g. tcp://HOST:8786): the manifest is cut "
+        "into parts, each checked by a worker, which must see DIR at the same path "
+        "(pip install checksig[dask])",
     )
     parser.add_argument(
         "--json",
@@ -1110,6 +1322,45 @@ def _check_one(target: str, args: "argparse.Namespace", watcher: _Watcher) -> in
     return 0 if counts.failed == 0 else 1
 
 
+def _check_one_distributed(target: str, args: "argparse.Namespace", client: Any,
+                           watcher: _Watcher) -> int:
+    """Checks one DIR or FILE on a Dask cluster; the same output as a local check."""
+    import json
+
+    root, manifest = _target(target, args.manifest)
+    report = check_distributed(
+        root, client, manifest=manifest, algorithm=args.algorithm,
+        ignore_missing=args.ignore_missing, progress=watcher,
+        list_matches=not (args.quiet or args.status), jobs=args.jobs, readers=args.readers,
+    )
+    watcher.close()
+    entries = sorted(
+        [(f.line, f.path_bytes, "FAILED", f) for f in report.failures]
+        + [(m.line, m.path_bytes, "OK", None) for m in report.matches]
+    )
+    lines = []
+    for line, path, status, failure in entries:
+        if args.json:
+            lines.append(json.dumps({
+                "path": os.fsdecode(path), "line": line, "status": status,
+                "reason": failure.reason if failure else None,
+                "detail": failure.detail if failure else "",
+                "expected": failure.expected if failure else None,
+                "actual": failure.actual if failure else None,
+            }))
+        else:
+            verdict = f"FAILED ({failure.reason_text})" if failure else "OK"
+            lines.append(f"{_shown(path)}: {verdict}")
+    if lines and not args.status:
+        watcher.write(("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
+    counts = _Counts(report.entries, report.matched, report.failed, report.skipped)
+    if args.json:
+        _write_json(sys.stdout, _summary_object(target, counts))
+    elif not (args.quiet or args.status):
+        _write(sys.stdout, _summary(target, counts))
+    return 0 if report.ok else 1
+
+
 def _summary(target: str, counts: _Counts) -> str:
     """``DIR: OK (N files)`` or ``DIR: F of N entries FAILED``."""
     if counts.failed:
@@ -1184,12 +1435,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     status = 0
     watcher: Optional[_Watcher] = None
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    client = _scheduler_client(args.scheduler) if args.scheduler else None
     try:
         for target in args.dirs:
             watcher = _Watcher(target, show_bar)
             try:
                 if args.create:
                     _create_one(target, args, watcher)
+                elif client is not None:
+                    status = max(status, _check_one_distributed(target, args, client, watcher))
                 else:
                     status = max(status, _check_one(target, args, watcher))
             except ChecksigError as error:
@@ -1210,7 +1464,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return _interrupted(watcher, isinstance(interrupt, _Terminated))
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if client is not None:
+            client.close()
     return status
+
+
+def _scheduler_client(address: str) -> Any:
+    """A Dask client of the scheduler at ``address``; exits with status 2 when Dask is
+    not installed or the scheduler cannot be reached."""
+    try:
+        import distributed
+
+        return distributed.Client(address, timeout=30)
+    except ImportError:
+        _write(sys.stderr, "checksig: --scheduler needs Dask: pip install checksig[dask]")
+    except OSError as error:
+        _write(sys.stderr, f"checksig: cannot reach the scheduler {address}: {error}")
+    raise SystemExit(2)
 
 
 if __name__ == "__main__":

@@ -76,6 +76,9 @@ setup(
     # The CLI's progress bar. The library itself needs nothing beyond the stdlib, and
     # the CLI runs without tqdm too (no bar then).
     install_requires=["tqdm>=4.60"],
+    # check_distributed and `checksig --scheduler`: one manifest across a Dask cluster.
+    # Imported lazily: `import checksig` never needs it.
+    extras_require={"dask": ["distributed>=2022.1"]},
     rust_extensions=[
         RustExtension(
             # NoBinding: a plain C-ABI cdylib, loaded with ctypes. Installed at the top

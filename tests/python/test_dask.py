@@ -1,0 +1,171 @@
+"""One manifest checked across a Dask cluster: a real ``distributed.LocalCluster`` of
+two worker processes. The report must be ``check()``'s, whatever the parts; a manifest
+error is raised as ``check()`` raises it; a worker killed mid-check costs a retry, not
+a wrong report; cancelling stops the parts; the CLI runs against the cluster."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+import checksig
+from support import cli_command, logs_dir, sha1sum, write_logs
+
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    with distributed.Client(cluster) as client:
+        yield client
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory):
+    """300 logs with spaces in their names, comments between lines, three missing
+    files and four mismatches spread over the manifest."""
+    root = tmp_path_factory.mktemp("tree")
+    names = [f"log {i:03d}.txt" for i in range(300)]
+    for i, name in enumerate(names):
+        (root / name).write_text(f"line of log {i}\n" * (i % 13 + 1))
+    sha1sum(root, names)
+    text = (root / "sha1sum.txt").read_text().splitlines(keepends=True)
+    for at in (250, 120, 10):
+        text.insert(at, "# a comment, and an empty line\n\n")
+    (root / "sha1sum.txt").write_text("".join(text))
+    for i in (5, 140, 299):
+        os.remove(root / names[i])
+    for i in (0, 77, 150, 222):
+        (root / names[i]).write_text("tampered\n")
+    return root
+
+
+def same_report(got, expected):
+    assert got.ok == expected.ok
+    assert (got.entries, got.matched, got.failed, got.skipped) == (
+        expected.entries, expected.matched, expected.failed, expected.skipped
+    )
+    assert got.failures == expected.failures
+    assert got.message == expected.message
+    assert got.matches == expected.matches
+
+
+@pytest.mark.parametrize("parts", [1, 3, 8, 50])
+def test_same_report_as_check(client, tree, parts):
+    expected = checksig.check(tree, list_matches=True)
+    assert len(expected.failures) == 7
+    got = checksig.check_distributed(tree, client, parts=parts, list_matches=True)
+    same_report(got, expected)
+
+
+def test_good_tree_and_defaults(client, tmp_path):
+    root = logs_dir(tmp_path / "good")
+    seen = []
+    with client.as_current():
+        report = checksig.check_distributed(root, progress=seen.append)
+    assert report.ok and report.matched == 10
+    assert seen and seen[-1].files_done == 10 and seen[-1].bytes_done > 0
+
+
+def test_ignore_missing_and_nothing_verified(client, tmp_path):
+    root = logs_dir(tmp_path / "logs", count=4)
+    os.remove(root / "app-02.log")
+    report = checksig.check_distributed(root, client, ignore_missing=True, parts=4)
+    same_report(report, checksig.check(root, ignore_missing=True))
+    for name in ("app-01.log", "app-03.log", "app-04.log"):
+        os.remove(root / name)
+    with pytest.raises(checksig.ManifestError) as local:
+        checksig.check(root, ignore_missing=True)
+    with pytest.raises(checksig.ManifestError) as remote:
+        checksig.check_distributed(root, client, ignore_missing=True, parts=4)
+    assert str(remote.value) == str(local.value)
+
+
+@pytest.mark.parametrize(
+    "text", ["not a checksum line\n", "", f"{'0' * 40}  a\n{'0' * 40} b\n"]
+)
+def test_manifest_errors_are_checks_errors(client, tmp_path, text):
+    (tmp_path / "sha1sum.txt").write_text(text)
+    with pytest.raises(checksig.ManifestError) as local:
+        checksig.check(tmp_path)
+    with pytest.raises(checksig.ManifestError) as remote:
+        checksig.check_distributed(tmp_path, client)
+    assert str(remote.value) == str(local.value)
+
+
+def big_tree(root, count=24, mib=16):
+    root.mkdir()
+    names = []
+    block = os.urandom(1 << 20)
+    for i in range(count):
+        name = f"big-{i:02d}.bin"
+        with open(root / name, "wb") as f:
+            for _ in range(mib):
+                f.write(block)
+            f.write(bytes([i]))
+        names.append(name)
+    sha1sum(root, names)
+    return root
+
+
+def test_a_worker_killed_mid_check_costs_a_retry_not_a_wrong_report(client, tmp_path):
+    root = big_tree(tmp_path / "big")
+    (root / "big-07.bin").write_bytes(b"changed")
+    expected = checksig.check(root)
+    pids = client.run(os.getpid)
+    killed = []
+
+    def kill_one_worker(progress):
+        if not killed:
+            pid = next(iter(pids.values()))
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+
+    got = checksig.check_distributed(
+        root, client, parts=24, readers=1, progress=kill_one_worker
+    )
+    assert killed
+    same_report(got, expected)
+    client.wait_for_workers(2, timeout=60)
+    assert killed[0] not in client.run(os.getpid).values()
+
+
+def test_cancelling_stops_the_parts(client, tmp_path):
+    root = big_tree(tmp_path / "cancel", count=12, mib=32)
+
+    def interrupt(progress):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        checksig.check_distributed(root, client, parts=12, readers=1, progress=interrupt)
+    deadline = time.monotonic() + 30
+    while any(client.processing().values()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(client.processing().values())
+
+
+def test_cli_against_the_cluster(client, tree, tmp_path):
+    address = client.scheduler.address
+    local = subprocess.run(cli_command(tree), cwd=tmp_path, capture_output=True)
+    remote = subprocess.run(
+        cli_command("--scheduler", address, tree), cwd=tmp_path, capture_output=True
+    )
+    assert remote.returncode == local.returncode == 1
+    assert remote.stdout == local.stdout
+    quiet = subprocess.run(
+        cli_command("--scheduler", address, "-q", tree), cwd=tmp_path, capture_output=True
+    )
+    assert quiet.stdout.count(b"FAILED") == 7 and b": OK" not in quiet.stdout
+    missing = subprocess.run(
+        cli_command("--scheduler", address, tmp_path / "nowhere"),
+        cwd=tmp_path, capture_output=True,
+    )
+    assert missing.returncode == 2
+    assert b"cannot open root directory" in missing.stderr
