@@ -19,6 +19,7 @@ Peers:
   hashlib loop      hashlib.file_digest over the manifest (what a Python user writes first)
   hashlib threads   the same on a concurrent.futures thread pool (the best a Python user writes)
   checksig          checksig.check_signatures through the installed Python module
+  checksig-cli      the `checksig DIR` command, printing every OK line (what users type)
 
 Usage (after the README's install command, from the repository root):
   .venv/bin/python bench/bench.py                 # every data set, 5 runs each
@@ -277,7 +278,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5, help="interleaved runs per tool (median)")
     parser.add_argument("--cache", default=os.environ.get("CHECKSIG_BENCH_DIR",
                                                           str(Path.home() / ".cache" / "checksig-bench")))
-    parser.add_argument("--tools", default="sha1sum,hashlib-loop,hashlib-threads,checksig")
+    parser.add_argument("--tools",
+                        default="sha1sum,hashlib-loop,hashlib-threads,checksig,checksig-cli")
     parser.add_argument("--modes", default="warm,cold", help="warm, cold or both")
     parser.add_argument("--chart", help="also draw a chart of the times into this PNG "
                         "(needs matplotlib)")
@@ -306,6 +308,7 @@ def main() -> int:
             "hashlib-loop": lambda root: [py, "-c", HASHLIB_LOOP, str(root), algorithm],
             "hashlib-threads": lambda root: [py, "-c", HASHLIB_THREADS, str(root), algorithm],
             "checksig": lambda root: [py, "-c", CHECKSIG, str(root), algorithm],
+            "checksig-cli": lambda root: [py, "-m", "checksig", str(root / f"{algorithm}sum.txt")],
         }
     cores = os.cpu_count() or 1
 
