@@ -221,6 +221,8 @@ class _Options(ctypes.Structure):
         ("part_end", ctypes.c_uint64),
         ("part_first_line", ctypes.c_uint64),
         ("part_form", ctypes.c_uint32),
+        ("tag", ctypes.c_bool),
+        ("blake2b_bits", ctypes.c_uint32),
     ]
 
 
@@ -678,8 +680,13 @@ def check(
         root_dir: the directory (``str``, ``bytes`` or ``os.PathLike``).
         manifest: the manifest's path, relative to ``root_dir`` unless absolute; None
             for the algorithm's usual name (``sha1sum.txt`` when no algorithm is given).
-        algorithm: ``"sha1"``, ``"sha256"`` or ``"sha512"``; None to take it from the
-            manifest's name (``sha256sum.txt``, ``SHA512SUMS``...) or else its first line.
+        algorithm: the algorithm of the manifest's untagged lines, one of
+            ``ALGORITHMS`` (``"sha1"``, ``"sha256"``, ``"md5"``, ``"blake2b"``,
+            ``"blake3"``...); None to take it from the manifest's name
+            (``sha256sum.txt``, ``MD5SUMS``, ``b3sums.txt``...) or else its first line
+            (a tag, or a hex length that only one algorithm has: 64 digits could be
+            SHA-256, BLAKE2b-256 or BLAKE3, and is an error). Tagged lines
+            (``SHA256 (name) = ...``) always name their own algorithm.
         jobs: cores to use; None for every one. 1 is for a spinning disk: one file at
             a time, in manifest order.
         ignore_missing: skip missing files instead of failing them (GNU's
@@ -739,31 +746,42 @@ def create(
     jobs: Optional[int] = None,
     progress: Optional[Callable[[Progress], Any]] = None,
     readers: Optional[int] = None,
+    tag: bool = False,
+    length: Optional[int] = None,
 ) -> Created:
-    """Writes the manifest of ``root_dir``, as GNU ``sha1sum`` (``sha256sum``,
-    ``sha512sum``) would, for every regular file under it.
+    """Writes the manifest of ``root_dir``, as GNU ``sha1sum`` (``md5sum``,
+    ``sha256sum``, ``b2sum``, ..., or ``b3sum``) would, for every regular file under it.
 
     Every regular file, recursively (and every symlink to one), the manifest itself
     excluded, sorted by name, hashed in parallel, in GNU's format (``hex  name``, names
-    escaped as GNU escapes them), written atomically: a temporary file renamed into
-    place, so an interrupted run never leaves half a manifest. FIFOs, sockets, devices,
-    dangling symlinks and symlinks to directories are skipped.
+    escaped as GNU escapes them; with ``tag=True`` ``SHA256 (name) = hex`` as
+    ``sha256sum --tag`` and ``cksum`` write), written atomically: a temporary file
+    renamed into place, so an interrupted run never leaves half a manifest. FIFOs,
+    sockets, devices, dangling symlinks and symlinks to directories are skipped.
 
     Args:
         root_dir: the directory (``str``, ``bytes`` or ``os.PathLike``).
-        algorithm: ``"sha1"``, ``"sha256"`` or ``"sha512"``.
+        algorithm: one of ``ALGORITHMS`` (``"sha1"``, ``"sha256"``, ``"md5"``,
+            ``"blake2b"``, ``"blake3"``...).
         manifest: where to write, relative to ``root_dir`` unless absolute; None for
-            ``sha1sum.txt`` / ``sha256sum.txt`` / ``sha512sum.txt``.
+            the algorithm's usual name (``sha1sum.txt``, ``md5sum.txt``,
+            ``b2sums.txt``, ``b3sums.txt``...).
         jobs, readers: as for ``check``.
         progress: as for ``check``.
+        tag: write BSD-style tagged lines instead of ``hex  name``.
+        length: BLAKE2b's digest length in bits (``b2sum -l``: a multiple of 8 from 8
+            to 512); None for 512.
 
     Raises:
         ChecksigError: the root cannot be listed, a file cannot be read (each is named),
             or the manifest cannot be written; nothing is written then.
         CancelledError: cancelled (nothing is written).
+        ValueError, TypeError: bad arguments.
     """
     root = _path_bytes(root_dir, "root_dir")
     options = _options(manifest, jobs, algorithm, readers)
+    options.tag = bool(tag)
+    options.blake2b_bits = _length(length)
     job = _run(_create_start, root, options, progress)
     try:
         _create_status(job)
@@ -778,6 +796,18 @@ def create(
         )
     finally:
         _job_free(job)
+
+
+def _length(length: Optional[int]) -> int:
+    """A BLAKE2b length in bits as the C ABI takes it (0 for the default); the library
+    checks its value."""
+    if length is None:
+        return 0
+    if isinstance(length, bool) or not isinstance(length, int):
+        raise TypeError(f"length must be an int or None, not {length!r}")
+    if length < 1:
+        raise ValueError(f"length must be a positive number of bits, not {length}")
+    return length
 
 
 class Outcome(NamedTuple):
@@ -1109,13 +1139,15 @@ def _parser() -> "argparse.ArgumentParser":
     parser = argparse.ArgumentParser(
         prog="checksig",
         description="Verify each DIR against its manifest (DIR/sha1sum.txt, as written by "
-        "GNU sha1sum; or the algorithm's sha256sum.txt...), or each manifest FILE against "
-        "the directory it is in (checksig data/SHA256SUMS, as sha256sum -c is used), "
-        "hashing the files in parallel. Prints `path: OK` or `path: FAILED (reason)` "
-        "for every entry as soon as it is decided, in manifest order, as sha1sum -c "
-        "does, and a summary line per DIR. Checking is always strict: a line that is "
-        "not a checksum line stops the check (GNU's --strict, and more: nothing is "
-        "hashed then).",
+        "GNU sha1sum; or the algorithm's md5sum.txt, sha256sum.txt, b2sums.txt...), or "
+        "each manifest FILE against the directory it is in (checksig data/SHA256SUMS, "
+        "as sha256sum -c is used), hashing the files in parallel. Reads what md5sum, "
+        "sha1sum, sha224sum, sha256sum, sha384sum, sha512sum, b2sum, cksum and b3sum "
+        "write, tagged lines of several algorithms in one file included. Prints "
+        "`path: OK` or `path: FAILED (reason)` for every entry as soon as it is "
+        "decided, in manifest order, as sha1sum -c does, and a summary line per DIR. "
+        "Checking is always strict: a line that is not a checksum line stops the check "
+        "(GNU's --strict, and more: nothing is hashed then).",
         epilog="Exit status: 0 when every file matches, 1 when any file fails, "
         "2 for a usage error or an unusable manifest, 130 when interrupted.",
     )
@@ -1126,6 +1158,16 @@ def _parser() -> "argparse.ArgumentParser":
         help="directory to check, or a manifest file to check the directory it is in "
         "against",
     )
+    _add_check_arguments(parser)
+    _add_output_arguments(parser)
+    _add_hashing_arguments(parser, _positive_int)
+    _add_create_arguments(parser)
+    parser.add_argument("--version", action="version", version=f"checksig {__version__}")
+    return parser
+
+
+def _add_check_arguments(parser: "argparse.ArgumentParser") -> None:
+    """What a check reads and how strictly."""
     parser.add_argument(
         "-c",
         "--check",
@@ -1144,12 +1186,28 @@ def _parser() -> "argparse.ArgumentParser":
         help="accepted as in sha1sum; a bad line is always an error naming it",
     )
     parser.add_argument(
+        "--manifest",
+        metavar="NAME",
+        default=None,
+        help="manifest path, relative to DIR unless absolute (default: sha1sum.txt, "
+        "or the algorithm's usual name: md5sum.txt, sha256sum.txt, b2sums.txt, ...)",
+    )
+    parser.add_argument(
+        "--ignore-missing",
+        action="store_true",
+        help="skip missing files instead of failing them",
+    )
+    parser.add_argument(
         "--scheduler",
         metavar="ADDRESS",
         help="check on this Dask cluster (e.g. tcp://HOST:8786): the manifest is cut "
         "into parts, each checked by a worker, which must see DIR at the same path "
         "(pip install checksig[dask])",
     )
+
+
+def _add_output_arguments(parser: "argparse.ArgumentParser") -> None:
+    """What is printed."""
     parser.add_argument(
         "--json",
         action="store_true",
@@ -1163,35 +1221,45 @@ def _parser() -> "argparse.ArgumentParser":
     output.add_argument(
         "--status", action="store_true", help="print nothing: the exit status tells"
     )
+
+
+def _add_hashing_arguments(parser: "argparse.ArgumentParser", count: Any) -> None:
+    """Which algorithm, and how many cores and reads in flight."""
+    parser.add_argument(
+        "-a",
+        "--algorithm",
+        choices=sorted(ALGORITHMS),
+        help="the algorithm of the manifest's untagged lines (default: from the "
+        "manifest's name, else its first line; tagged lines name their own); what "
+        "--create writes (default sha1)",
+    )
+    parser.add_argument(
+        "-l",
+        "--length",
+        type=count,
+        metavar="BITS",
+        help="BLAKE2b's digest length for --create, as b2sum -l: a multiple of 8 up to "
+        "512 (default 512); a check reads each line's length from the line",
+    )
     parser.add_argument(
         "-j",
         "--jobs",
-        type=_positive_int,
+        type=count,
         metavar="N",
         help="cores to use (default: all; 1 for a spinning disk: one file at a time, "
         "in manifest order)",
     )
     parser.add_argument(
         "--readers",
-        type=_positive_int,
+        type=count,
         metavar="N",
         help="files read at once, each by its own thread (default: 16, or N of --jobs): "
         "many reads in flight keep SSDs, NVMe and network storage busy on uncached data",
     )
-    parser.add_argument(
-        "--manifest",
-        metavar="NAME",
-        default=None,
-        help="manifest path, relative to DIR unless absolute (default: sha1sum.txt, "
-        "or the algorithm's sha256sum.txt / sha512sum.txt)",
-    )
-    parser.add_argument(
-        "-a",
-        "--algorithm",
-        choices=sorted(ALGORITHMS),
-        help="the manifest's algorithm (default: from the manifest's name, else its "
-        "first line; sha1 for --create)",
-    )
+
+
+def _add_create_arguments(parser: "argparse.ArgumentParser") -> None:
+    """Writing a manifest instead of checking one."""
     parser.add_argument(
         "--create",
         action="store_true",
@@ -1199,12 +1267,11 @@ def _parser() -> "argparse.ArgumentParser":
         "in GNU's format, atomically",
     )
     parser.add_argument(
-        "--ignore-missing",
+        "--tag",
         action="store_true",
-        help="skip missing files instead of failing them",
+        help="with --create: write BSD-style lines, `SHA256 (name) = hex`, as "
+        "sha256sum --tag and cksum write them",
     )
-    parser.add_argument("--version", action="version", version=f"checksig {__version__}")
-    return parser
 
 
 class _Watcher:
@@ -1269,6 +1336,8 @@ def _create_one(directory: str, args: "argparse.Namespace", watcher: _Watcher) -
         jobs=args.jobs,
         readers=args.readers,
         progress=watcher,
+        tag=args.tag,
+        length=args.length,
     )
     if not (args.quiet or args.status):
         skipped = f", {created.skipped} skipped" if created.skipped else ""
@@ -1430,7 +1499,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """The ``checksig`` command; returns the exit status."""
     import signal
 
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if (args.tag or args.length is not None) and not args.create:
+        parser.error("--tag and -l/--length are for --create: a check reads each line's "
+                     "form, algorithm and length from the line")
     show_bar = not (args.quiet or args.status or args.json) and sys.stderr.isatty()
     status = 0
     watcher: Optional[_Watcher] = None

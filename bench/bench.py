@@ -153,6 +153,14 @@ def build_set(key: str, root: Path, cache: Path) -> None:
         names = make_small_files(root, "e", 1_000_000, 0)
     elif key == "e1":
         names = make_small_files(root, "e", 1, 0)
+    elif key in MISSING:
+        # Every listed file is missing: what a wrong root or a half-restored archive
+        # gives, and the worst case of a report that holds every failure.
+        empty = hashlib.sha1(b"").hexdigest()
+        with open(root / "sha1sum.txt", "w") as manifest:
+            for i in range(MISSING[key]):
+                manifest.write(f"{empty}  gone/f{i:08d}\n")
+        return
     else:
         raise ValueError(key)
     make_manifest(root, names)
@@ -168,7 +176,13 @@ SETS: Dict[str, str] = {
     "a256": "(a) 2 x 512 MiB, SHA-256",
     "c256": "(c) 50,000 x 4 KiB, SHA-256",
     "create": "(c) create a manifest of 50,000 x 4 KiB",
+    "x300k": "(f) 300,000 listed files, all missing",
+    "x2m": "(f) 2,000,000 listed files, all missing",
 }
+
+#: The sets whose files are all missing, and how many they list: every tool fails on
+#: them (exit status 1), which is what is timed.
+MISSING: Dict[str, int] = {"x300k": 300_000, "x2m": 2_000_000}
 
 
 def dataset(cache: Path, key: str) -> Path:
@@ -186,19 +200,22 @@ def dataset(cache: Path, key: str) -> Path:
 GNU_TIME = "/usr/bin/time"
 
 
-def run(command: List[str], cwd: Optional[Path] = None) -> Tuple[float, int]:
+def run(command: List[str], cwd: Optional[Path] = None, fails: bool = False) -> Tuple[float, int]:
     """Wall time in seconds and peak RSS in bytes of one whole process.
 
     The peak RSS comes from GNU time when it is installed (`apt-get install time`):
     the kernel carries a process's peak RSS across fork and exec, so measuring a child
     forked straight from this (larger) Python process would report Python's own size.
-    Without GNU time, the peak is sampled from /proc every millisecond.
+    Without GNU time, the peak is sampled from /proc every millisecond. `fails`: the
+    command is expected to exit with status 1 (a check that finds failures).
     """
     with tempfile.NamedTemporaryFile("r") as report:
         if os.path.exists(GNU_TIME):
             command = [GNU_TIME, "-f", "%M", "-o", report.name, *command]
         start = time.perf_counter()
-        process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL)
+        # A failing check's complaints (a line per missing file) go nowhere.
+        stderr = subprocess.DEVNULL if fails else None
+        process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=stderr)
         sampled = 0
         if not os.path.exists(GNU_TIME):
             while process.poll() is None:
@@ -206,7 +223,7 @@ def run(command: List[str], cwd: Optional[Path] = None) -> Tuple[float, int]:
                 time.sleep(0.001)
         process.wait()
         elapsed = time.perf_counter() - start
-        if process.returncode != 0:
+        if process.returncode != (1 if fails else 0):
             raise SystemExit(f"{command} failed with {process.returncode}")
         if os.path.exists(GNU_TIME):
             sampled = int(report.read().strip().splitlines()[-1])
@@ -273,8 +290,8 @@ def fmt_mib(n: float) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sets", default="a,b,c,d,e,a256,c256,create",
-                        help="comma-separated data sets (a,b,c,d,e,a256,c256,create)")
+    parser.add_argument("--sets", default="a,b,c,d,e,a256,c256,create,x300k,x2m",
+                        help="comma-separated data sets (a,b,c,d,e,a256,c256,create,x300k,x2m)")
     parser.add_argument("--runs", type=int, default=5, help="interleaved runs per tool (median)")
     parser.add_argument("--cache", default=os.environ.get("CHECKSIG_BENCH_DIR",
                                                           str(Path.home() / ".cache" / "checksig-bench")))
@@ -302,6 +319,14 @@ def main() -> int:
                 "checksig": lambda root: [py, "-c", CHECKSIG_CREATE, str(root), created],
             }
         algorithm = "sha256" if key.endswith("256") else "sha1"
+        if key in MISSING:
+            # What users type, every failure printed (sha1sum -c prints them with
+            # --quiet too), and the library call holding every failure in its report.
+            return {
+                "sha1sum": lambda root: ["sha1sum", "-c", str(root / "sha1sum.txt")],
+                "checksig": lambda root: [py, "-c", CHECKSIG, str(root), algorithm],
+                "checksig-cli": lambda root: [py, "-m", "checksig", str(root / "sha1sum.txt")],
+            }
         return {
             "sha1sum": lambda root: [f"{algorithm}sum", "-c", "--quiet",
                                      str(root / f"{algorithm}sum.txt")],
@@ -331,7 +356,7 @@ def main() -> int:
         # cached. Cold: every file evicted before every run.
         prepare = (lambda: evict(root)) if mode == "cold" else (lambda: None)
         if mode == "warm":
-            run(tools["sha1sum"](root), cwd=root)
+            run(tools["sha1sum"](root), cwd=root, fails=key in MISSING)
         times: Dict[str, List[float]] = {t: [] for t in chosen}
         rss: Dict[str, int] = {t: 0 for t in chosen}
         limits: Dict[int, List[float]] = {n: [] for n in LIMIT_THREADS}
@@ -339,7 +364,7 @@ def main() -> int:
         for _ in range(args.runs):
             for tool in chosen:
                 prepare()
-                elapsed, peak = run(tools[tool](root), cwd=root)
+                elapsed, peak = run(tools[tool](root), cwd=root, fails=key in MISSING)
                 times[tool].append(elapsed)
                 rss[tool] = max(rss[tool], peak)
             if mode == "cold" and limit_program and manifest and key != "create":

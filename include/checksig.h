@@ -11,8 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// The digest length of BLAKE2b when none is given (`b2sum`'s default): 512 bits.
+#define BLAKE2B_DEFAULT_LEN 64
+
 // Room for a digest in lowercase hex and its NUL: the longest digest (SHA-512,
-// 128 digits) plus one.
+// BLAKE2b: 128 digits) plus one.
 #define CHECKSIG_HEX_CAPACITY 129
 
 // The smallest buffer `checksig_next_lines` accepts: room for the longest line (a
@@ -62,12 +65,20 @@ typedef enum checksig_verdict_status {
 
 // The hash algorithm of a manifest. `checksig_algorithm_name` gives each one's name.
 typedef enum checksig_algorithm {
-  // Checking: from the manifest's name (`sha256sum.txt`, `SHA512SUMS`...), else from
-  // its first line. Creating: SHA-1.
+  // Checking: the algorithm of untagged lines from the manifest's name
+  // (`sha256sum.txt`, `MD5SUMS`, `b3sums.txt`...), else from its first line (tagged
+  // lines always name their own). Creating: SHA-1.
   CHECKSIG_ALGORITHM_AUTO = 0,
   CHECKSIG_ALGORITHM_SHA1 = 1,
   CHECKSIG_ALGORITHM_SHA256 = 2,
   CHECKSIG_ALGORITHM_SHA512 = 3,
+  CHECKSIG_ALGORITHM_MD5 = 4,
+  CHECKSIG_ALGORITHM_SHA224 = 5,
+  CHECKSIG_ALGORITHM_SHA384 = 6,
+  // BLAKE2b: 512 bits unless `options.blake2b_bits` says otherwise (creating);
+  // checking reads each untagged line's length from its hex, as `b2sum -c` does.
+  CHECKSIG_ALGORITHM_BLAKE2B = 7,
+  CHECKSIG_ALGORITHM_BLAKE3 = 8,
 } checksig_algorithm;
 
 // How `checksig_next_lines` writes verdicts.
@@ -134,6 +145,13 @@ typedef struct checksig_options {
   uint64_t part_end;
   uint64_t part_first_line;
   uint32_t part_form;
+  // Creating: write tagged lines (`SHA256 (name) = hex`), as `sha256sum --tag` and
+  // `cksum` write them, instead of `hex  name`. Checks ignore it.
+  bool tag;
+  // BLAKE2b's digest length in bits when creating (`b2sum -l`): a multiple of 8
+  // from 8 to 512; 0 for 512. Any other value, or a value with another algorithm,
+  // gives a `CHECKSIG_ERROR` job. Checks read each line's length from the line.
+  uint32_t blake2b_bits;
 } checksig_options;
 
 // One part of a split manifest (`checksig_split`): check it with
@@ -227,8 +245,6 @@ typedef struct checksig_verdict {
   char actual_hex[CHECKSIG_HEX_CAPACITY];
 } checksig_verdict;
 
-
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -257,8 +273,8 @@ struct checksig_job *checksig_start(const char *root_dir, const struct checksig_
 // format (`hex  name`, escaped names) through a temporary file renamed into place.
 // FIFOs, sockets, devices, dangling links and links to directories are skipped.
 //
-// `options`: NULL for SHA-1 into "sha1sum.txt"; `manifest`, `jobs` and `algorithm`
-// are used (AUTO is SHA-1), the rest ignored. Then as a check: wait, progress, cancel
+// `options`: NULL for SHA-1 into "sha1sum.txt"; `manifest`, `jobs`, `readers`,
+// `algorithm` (AUTO is SHA-1), `blake2b_bits` and `tag` are used, the rest ignored. Then as a check: wait, progress, cancel
 // (nothing is written), status `CHECKSIG_OK` or `CHECKSIG_ERROR` with a message,
 // `checksig_get_created` and `checksig_get_manifest_path` for what was written, and
 // `checksig_job_free`.
@@ -487,19 +503,23 @@ const char *checksig_version(void);
 // NULL for a number that is no reason. Static: do not free. Thread-safe.
 const char *checksig_reason_name(uint32_t reason);
 
-// The name of algorithm number `algorithm` (`"sha1"`, `"sha256"`, `"sha512"`); NULL
-// for AUTO or a number that is no algorithm. Static: do not free. Thread-safe.
+// The name of algorithm number `algorithm` (`"sha1"`, `"sha256"`, `"sha512"`, `"md5"`,
+// `"sha224"`, `"sha384"`, `"blake2b"`, `"blake3"`); NULL for AUTO or a number that is
+// no algorithm. The numbers run from 1 without gaps. Static: do not free.
+// Thread-safe.
 const char *checksig_algorithm_name(uint32_t algorithm);
 
-// The number of the algorithm called `name` (`"sha256"`, `"SHA-256"`...: case and
-// dashes ignored); `CHECKSIG_ALGORITHM_AUTO` (0) for NULL or an unknown name.
+// The number of the algorithm called `name` (`"sha256"`, `"SHA-256"`, `"blake2b"`...:
+// case and dashes ignored; `"blake2b-256"` is BLAKE2B, its length set apart in
+// `options.blake2b_bits`); `CHECKSIG_ALGORITHM_AUTO` (0) for NULL or an unknown name.
 //
 // # Safety
 // `name` is NULL or a valid NUL-terminated string.
 uint32_t checksig_algorithm_from_name(const char *name);
 
-// The length in hex digits of algorithm number `algorithm`'s digest (40 for SHA-1);
-// 0 for AUTO or a number that is no algorithm. Thread-safe.
+// The length in hex digits of algorithm number `algorithm`'s digest (40 for SHA-1;
+// 128 for BLAKE2b at its default length); 0 for AUTO or a number that is no
+// algorithm. Thread-safe.
 size_t checksig_algorithm_hex_len(uint32_t algorithm);
 
 // The manifest name looked for or written for algorithm number `algorithm` when the

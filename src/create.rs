@@ -35,10 +35,15 @@ use crate::text::{needs_escape, push_escaped};
 /// What a caller may choose when creating a manifest.
 #[derive(Debug, Clone)]
 pub struct CreateOptions {
+    /// The algorithm (BLAKE2b with the digest length to write: `b2sum -l`).
     pub algorithm: Algorithm,
     /// Where to write, relative to the root unless absolute; `None` for the
-    /// algorithm's usual name (`sha1sum.txt`, `sha256sum.txt`, `sha512sum.txt`).
+    /// algorithm's usual name (`sha1sum.txt`, `sha256sum.txt`, `md5sum.txt`,
+    /// `b2sums.txt`, `b3sums.txt`...).
     pub manifest: Option<PathBuf>,
+    /// Write BSD-style tagged lines (`SHA256 (name) = hex`), as `sha256sum --tag` and
+    /// `cksum` write them, instead of GNU's default `hex  name`.
+    pub tag: bool,
     /// Cores to use; `None` for every available one (see `Options::jobs`).
     pub jobs: Option<NonZeroUsize>,
     /// Files read at once; `None` for the default (see `Options::readers`).
@@ -50,6 +55,7 @@ impl Default for CreateOptions {
         CreateOptions {
             algorithm: Algorithm::Sha1,
             manifest: None,
+            tag: false,
             jobs: None,
             readers: None,
         }
@@ -149,10 +155,12 @@ fn manifest_contents(
     options: &CreateOptions,
     control: &Control,
 ) -> Result<Vec<u8>, Error> {
-    let files = Names(&walk.files);
+    let files = Names {
+        files: &walk.files,
+        algorithm: [options.algorithm],
+    };
     let run = Run {
         root: root_dir,
-        algorithm: options.algorithm,
         jobs: options.jobs,
         readers: options.readers,
         ignore_missing: false,
@@ -169,7 +177,13 @@ fn manifest_contents(
     let mut unreadable = Vec::new();
     for ((name, _), outcome) in walk.files.iter().zip(outcomes) {
         match outcome {
-            Some(Outcome::Digest(digest)) => write_line(&mut contents, &digest.to_hex(), name),
+            Some(Outcome::Digests(digests)) => {
+                let hex = digests.as_slice()[0].to_hex();
+                match options.tag {
+                    true => write_tagged_line(&mut contents, options.algorithm, &hex, name),
+                    false => write_line(&mut contents, &hex, name),
+                }
+            }
             Some(Outcome::Failed(reason)) => {
                 unreadable.push((display_join(root_bytes, name), reason))
             }
@@ -238,29 +252,36 @@ impl Walk {
     }
 }
 
-/// The walked files, as the pool sees them.
-struct Names<'a>(&'a [(Vec<u8>, FileStat)]);
+/// The walked files, as the pool sees them, all hashed with one algorithm.
+struct Names<'a> {
+    files: &'a [(Vec<u8>, FileStat)],
+    algorithm: [Algorithm; 1],
+}
 
 impl FileNames for Names<'_> {
     fn count(&self) -> usize {
-        self.0.len()
+        self.files.len()
     }
 
     fn c_name<'b>(&self, file: u32, buffer: &'b mut Vec<u8>) -> &'b CStr {
         buffer.clear();
-        buffer.extend_from_slice(&self.0[file as usize].0);
+        buffer.extend_from_slice(&self.files[file as usize].0);
         buffer.push(0);
         CStr::from_bytes_with_nul(buffer).expect("directory entries hold no NUL byte")
     }
 
+    fn algorithms(&self, _file: u32) -> &[Algorithm] {
+        &self.algorithm
+    }
+
     fn listed(&self, file: u32) -> Option<FileStat> {
-        Some(self.0[file as usize].1)
+        Some(self.files[file as usize].1)
     }
 }
 
-/// One line as GNU `sha1sum` writes it: `hex  name`, or, when the name holds a
-/// backslash, LF or CR, `\hex  escaped` with those escaped as `\\`, `\n`, `\r`.
-pub fn write_line(out: &mut Vec<u8>, hex: &str, name: &[u8]) {
+/// One line as GNU `sha1sum` (and `b3sum`) writes it: `hex  name`, or, when the name
+/// holds a backslash, LF or CR, `\hex  escaped` with those escaped as `\\`, `\n`, `\r`.
+pub(crate) fn write_line(out: &mut Vec<u8>, hex: &str, name: &[u8]) {
     let escape = needs_escape(name);
     if escape {
         out.push(b'\\');
@@ -272,6 +293,26 @@ pub fn write_line(out: &mut Vec<u8>, hex: &str, name: &[u8]) {
     } else {
         out.extend_from_slice(name);
     }
+    out.push(b'\n');
+}
+
+/// One tagged line as `sha256sum --tag` and `cksum` write it: `SHA256 (name) = hex`
+/// (`BLAKE2b-256 (...)` for a BLAKE2b length other than 512 bits), escaped as
+/// [`write_line`] escapes.
+pub(crate) fn write_tagged_line(out: &mut Vec<u8>, algorithm: Algorithm, hex: &str, name: &[u8]) {
+    let escape = needs_escape(name);
+    if escape {
+        out.push(b'\\');
+    }
+    algorithm.push_tag(out);
+    out.extend_from_slice(b" (");
+    if escape {
+        push_escaped(out, name);
+    } else {
+        out.extend_from_slice(name);
+    }
+    out.extend_from_slice(b") = ");
+    out.extend_from_slice(hex.as_bytes());
     out.push(b'\n');
 }
 
@@ -372,6 +413,31 @@ mod tests {
             let mut out = Vec::new();
             write_line(&mut out, "abc", name);
             assert_eq!(out, *line);
+        }
+    }
+
+    #[test]
+    fn tagged_lines_as_gnu_writes_them() {
+        let cases: &[(Algorithm, &[u8], &[u8])] = &[
+            (Algorithm::Sha256, b"plain", b"SHA256 (plain) = abc\n"),
+            (Algorithm::Md5, b"a (1).txt", b"MD5 (a (1).txt) = abc\n"),
+            (Algorithm::Blake2b(64), b"x", b"BLAKE2b (x) = abc\n"),
+            (Algorithm::Blake2b(32), b"x", b"BLAKE2b-256 (x) = abc\n"),
+            (Algorithm::Blake3, b"x", b"BLAKE3 (x) = abc\n"),
+            (
+                Algorithm::Sha1,
+                b"new\nline",
+                b"\\SHA1 (new\\nline) = abc\n",
+            ),
+        ];
+        for (algorithm, name, line) in cases {
+            let mut out = Vec::new();
+            write_tagged_line(&mut out, *algorithm, "abc", name);
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                String::from_utf8_lossy(line),
+                "{algorithm}"
+            );
         }
     }
 }

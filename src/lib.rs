@@ -1,5 +1,6 @@
 //! checksig: verify a directory against its checksum manifest (`sha1sum.txt`,
-//! `sha256sum.txt`, `sha512sum.txt`), fast and safely, and write such manifests.
+//! `sha256sum.txt`, `MD5SUMS`, `b2sums.txt`, `b3sums.txt`, `cksum` output...), fast and
+//! safely, and write such manifests.
 //!
 //! The Rust API is the library: [`check`] and [`create`] (with a [`Control`] to watch
 //! progress and cancel: [`check_with`], [`create_with`]). The C ABI ([`ffi`]) and the
@@ -19,7 +20,8 @@
 //! tells which names stay inside the root; `os` is the OS layer (the root directory,
 //! opening regular files, `stat`, listing directories by descriptor); `control`
 //! holds the cancel flag and progress ([`Control`]); [`manifest`] parses; [`report`] holds outcomes
-//! and errors; `pool` is the worker pool; [`verify`] checks and [`create`] writes
+//! and errors; `tree` hashes one large BLAKE3 file on several threads; `pool` is the
+//! worker pool; [`verify`] checks and [`create`] writes
 //! manifests; `lines` formats verdicts as output lines ([`push_line`]); [`ffi`] is the
 //! C boundary. `unsafe` is allowed in `os` and `ffi` only.
 
@@ -38,6 +40,7 @@ mod paths;
 mod pool;
 pub mod report;
 mod text;
+mod tree;
 pub mod verify;
 
 pub use algorithm::{Algorithm, Digest};

@@ -1,27 +1,37 @@
 //! The manifest parser: bytes in, checksum entries out. Pure: no file system.
 //!
-//! It reads what GNU coreutils `sha1sum`, `sha256sum` and `sha512sum` write and read
-//! back with `-c`:
+//! It reads what GNU coreutils `md5sum`, `sha1sum`, `sha224sum`, `sha256sum`,
+//! `sha384sum`, `sha512sum`, `b2sum` and `cksum`, and `b3sum`, write and read back
+//! with `-c`:
 //!
 //! | form                 | example                              |
 //! |----------------------|--------------------------------------|
 //! | text (two spaces)    | `<hex>  name`                        |
 //! | binary marker        | `<hex> *name`                        |
 //! | single space         | `<hex> name`                         |
-//! | BSD tag              | `SHA256 (name) = <hex>`              |
+//! | BSD tag              | `SHA256 (name) = <hex>`, `BLAKE2b-256 (name) = <hex>` |
+//! | BSD tag, base64      | `SHA256 (name) = <base64>` (`cksum --base64`)          |
 //! | escaped name         | `\<hex>  a\\b\nc` (any form above) |
 //!
-//! One manifest holds one algorithm: the caller's, else the one its file name
-//! announces, else the one its first checksum line shows (a BSD tag, or the length of
-//! the hex: 40, 64 or 128 digits). A line of another algorithm is a bad line.
+//! **Algorithms.** A tagged line names its own algorithm, so one manifest may mix them,
+//! as `cksum -a X` writes them: each line is checked with its own. Untagged lines are
+//! all of one algorithm: the caller's, else the one the manifest's file name announces
+//! (`MD5SUMS`, `sha256sum.txt`, `b2sums.txt`...), else the first checksum line's (its
+//! tag, or the length of its hex when only one algorithm has that length). A length
+//! that fits several (64 digits: SHA-256, BLAKE2b-256 or BLAKE3; 128: SHA-512 or
+//! BLAKE2b) with nothing else to decide is an error naming the candidates, never a
+//! guess that would turn every file into a "mismatch". An untagged line of another
+//! length is a bad line. BLAKE2b untagged lines are read as `b2sum -c` reads them: each
+//! line's hex length is its digest length.
 //!
-//! The untagged form is decided once per manifest, by its first untagged checksum line,
-//! as GNU decides it (coreutils `split_3`, its `bsd_reversed` flag): a first
-//! `<hex> <name>` line (one blank, then neither a space nor `*`, as BSD `md5 -r` and
-//! `openssl dgst -r` write) puts the whole manifest in the single-space form, where the
-//! name is everything after that blank, so `<hex>  x` names ` x`; otherwise a later
-//! single-space line is a bad line. Reading each line on its own would verify another
-//! file than GNU does, and say OK for it. Tagged lines may stand among either form.
+//! **Form.** The untagged form is decided once per manifest, by its first untagged
+//! checksum line, as GNU decides it (coreutils `split_3`, its `bsd_reversed` flag): a
+//! first `<hex> <name>` line (one blank, then neither a space nor `*`, as BSD `md5 -r`
+//! and `openssl dgst -r` write) puts the whole manifest in the single-space form, where
+//! the name is everything after that blank, so `<hex>  x` names ` x`; otherwise a
+//! later single-space line is a bad line. Reading each line on its own would verify
+//! another file than GNU does, and say OK for it. Tagged lines may stand among either
+//! form.
 //!
 //! Where it is stricter than GNU, on purpose: a line that is none of these is an error
 //! naming its line number (GNU only warns and goes on), and a manifest without a single
@@ -31,7 +41,9 @@
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read};
 
-use crate::algorithm::{Algorithm, Digest, MAX_DIGEST_LEN};
+use base64::Engine as _;
+
+use crate::algorithm::{Algorithm, Digest, BLAKE2B_DEFAULT_LEN, MAX_DIGEST_LEN};
 use crate::text::{os_reason, unescape_name, BadEscape};
 
 /// The longest manifest line accepted, in bytes. A name is at most `PATH_MAX` (4096)
@@ -39,41 +51,87 @@ use crate::text::{os_reason, unescape_name, BadEscape};
 /// line must not allocate without bound.
 pub const MAX_LINE_LEN: usize = 64 * 1024;
 
-/// One checksum line of the manifest. Its digest lives in [`Manifest`]'s shared buffer:
-/// on a million-line manifest, one allocation instead of a million.
+/// One checksum line of the manifest. Its digest lives in [`Manifest`]'s shared
+/// table: on a million-line manifest, one allocation instead of a million.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     /// The file name as written (unescaped), byte for byte: relative to the root.
     pub name: Box<[u8]>,
     /// 1-based line number in the manifest, for messages.
     pub line: u32,
+    /// The algorithm of the line's digest.
+    pub algorithm: Algorithm,
 }
 
-/// A parsed manifest: its algorithm and its entries, in order.
+/// A parsed manifest: its entries, in order, and their digests.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Manifest {
-    pub algorithm: Algorithm,
     pub entries: Vec<Entry>,
-    /// The expected digests, `algorithm.digest_len()` bytes per entry, in entry order.
-    digests: Vec<u8>,
+    digests: DigestTable,
 }
 
 impl Manifest {
-    fn new(algorithm: Algorithm, mut entries: Vec<Entry>, mut digests: Vec<u8>) -> Manifest {
+    fn new(mut entries: Vec<Entry>, mut digests: DigestTable) -> Manifest {
         // A million entries leave up to a million slots of growth slack: give them back.
         entries.shrink_to_fit();
-        digests.shrink_to_fit();
-        Manifest {
-            algorithm,
-            entries,
-            digests,
-        }
+        digests.bytes.shrink_to_fit();
+        Manifest { entries, digests }
     }
 
     /// The digest entry `index` expects.
     pub fn expected(&self, index: usize) -> Digest {
-        let len = self.algorithm.digest_len();
-        Digest::new(&self.digests[index * len..(index + 1) * len])
+        let len = self.entries[index].algorithm.digest_len();
+        self.digests.get(index, len)
+    }
+
+    /// Whether every entry is of one algorithm: the common case, which the check keeps
+    /// compact.
+    pub fn single_algorithm(&self) -> Option<Algorithm> {
+        let first = self.entries.first()?.algorithm;
+        self.entries
+            .iter()
+            .all(|entry| entry.algorithm == first)
+            .then_some(first)
+    }
+}
+
+/// The expected digests side by side, a fixed stride apart: the longest digest of the
+/// manifest. A manifest of one algorithm (nearly all of them) costs its digest length
+/// per entry and nothing more; the rare mixed one pays the longest length for each.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct DigestTable {
+    bytes: Vec<u8>,
+    stride: usize,
+}
+
+impl DigestTable {
+    fn push(&mut self, digest: &Digest) {
+        let digest = digest.as_bytes();
+        if digest.len() > self.stride {
+            // Spread the digests so far to the new stride (a few times at most: there
+            // are few digest lengths).
+            let stride = digest.len();
+            let mut wider = Vec::with_capacity(self.len() * stride);
+            if self.stride > 0 {
+                for old in self.bytes.chunks_exact(self.stride) {
+                    wider.extend_from_slice(old);
+                    wider.resize(wider.len() + stride - old.len(), 0);
+                }
+            }
+            self.bytes = wider;
+            self.stride = stride;
+        }
+        let start = self.bytes.len();
+        self.bytes.resize(start + self.stride, 0);
+        self.bytes[start..start + digest.len()].copy_from_slice(digest);
+    }
+
+    fn len(&self) -> usize {
+        self.bytes.len().checked_div(self.stride).unwrap_or(0)
+    }
+
+    fn get(&self, index: usize, len: usize) -> Digest {
+        Digest::new(&self.bytes[index * self.stride..][..len])
     }
 }
 
@@ -101,11 +159,16 @@ pub enum UntaggedForm {
 pub enum LineError {
     /// Neither `<hex> <name>` nor `<TAG> (<name>) = <hex>`.
     NotAChecksumLine,
-    /// The digest is not hex of the length of the algorithm given (or of any, for
-    /// `None`).
+    /// An untagged digest is not hex of the length of the algorithm given (or of any
+    /// known algorithm, for `None`).
     BadDigest(Option<Algorithm>),
-    /// A BSD tag of another algorithm than the manifest's.
-    OtherAlgorithm(Algorithm),
+    /// An untagged digest whose length fits several algorithms (`hex digits`), and
+    /// nothing says which.
+    AmbiguousLength(usize),
+    /// A tagged digest is neither hex nor base64 of its algorithm's length.
+    BadTaggedDigest(Algorithm),
+    /// A tag line (`SM3 (name) = ...`) of an algorithm checksig does not know.
+    UnknownTag,
     /// The name is empty.
     EmptyName,
     /// A backslash in an escaped name is not followed by `\`, `n` or `r`.
@@ -122,21 +185,45 @@ pub enum LineError {
 }
 
 impl LineError {
-    /// The phrase for a manifest of `algorithm` (when known).
+    /// The phrase for a manifest whose untagged lines are of `algorithm` (when known).
     fn describe(&self, algorithm: Option<Algorithm>) -> String {
         match (self, algorithm) {
             (LineError::NotAChecksumLine, Some(a)) => format!("not a {a} checksum line"),
             (LineError::NotAChecksumLine, None) => "not a checksum line".into(),
+            (LineError::BadDigest(Some(Algorithm::Blake2b(_))), _) => {
+                "the checksum is not a BLAKE2b digest (an even number of hex digits, \
+                 2 to 128)"
+                    .into()
+            }
             (LineError::BadDigest(Some(a)), _) => {
                 format!("the checksum is not {} hex digits", a.digest_len() * 2)
             }
-            (LineError::BadDigest(None), _) => {
-                "the checksum is not 40, 64 or 128 hex digits".into()
+            (LineError::BadDigest(None), _) => "the checksum is not the hex digest of a \
+                 known algorithm (32, 40, 56, 64, 96 or 128 digits)"
+                .into(),
+            (LineError::AmbiguousLength(hex_len), _) => {
+                let candidates = Algorithm::candidates_for_hex_len(*hex_len);
+                let names: Vec<String> = candidates.iter().map(|a| a.to_string()).collect();
+                let manifests: Vec<&str> =
+                    candidates.iter().map(|a| a.default_manifest()).collect();
+                format!(
+                    "a {hex_len}-digit checksum could be {}: say which algorithm \
+                     (checksig -a, algorithm=), or name the manifest as its tool does ({})",
+                    or_list(&names),
+                    or_list(&manifests),
+                )
             }
-            (LineError::OtherAlgorithm(other), Some(a)) => {
-                format!("a {other} line in a {a} manifest")
+            (LineError::BadTaggedDigest(a), _) => {
+                let len = a.digest_len();
+                format!(
+                    "the {a} checksum is neither {} hex digits nor {} base64 characters",
+                    len * 2,
+                    len.div_ceil(3) * 4
+                )
             }
-            (LineError::OtherAlgorithm(other), None) => format!("an unexpected {other} line"),
+            (LineError::UnknownTag, _) => "a tagged line of an algorithm checksig does not \
+                 know (it reads MD5, SHA1, SHA224, SHA256, SHA384, SHA512, BLAKE2b and BLAKE3)"
+                .into(),
             (LineError::EmptyName, _) => "the file name is empty".into(),
             (LineError::BadEscape, _) => "bad backslash escape in the file name".into(),
             (LineError::NulByte, _) => "contains a NUL byte".into(),
@@ -146,6 +233,18 @@ impl LineError {
                  (the first checksum line decides the form, as in GNU)"
                     .into()
             }
+        }
+    }
+}
+
+/// `a`, `a or b`, `a, b or c`.
+fn or_list<T: AsRef<str>>(items: &[T]) -> String {
+    match items {
+        [] => String::new(),
+        [only] => only.as_ref().to_string(),
+        [init @ .., last] => {
+            let init: Vec<&str> = init.iter().map(AsRef::as_ref).collect();
+            format!("{} or {}", init.join(", "), last.as_ref())
         }
     }
 }
@@ -191,30 +290,42 @@ impl fmt::Display for ManifestError {
 
 /// Reads a whole manifest, line by line, with bounded memory per line.
 ///
-/// `algorithm` is the one the manifest must hold, or `None` to take it from the first
+/// `algorithm` is the one its untagged lines hold, or `None` to take it from the first
 /// checksum line. Empty lines and lines starting with `#` are skipped. A trailing CR
 /// (CRLF files) is dropped. The first bad line stops the read with its number.
 pub fn read_manifest<R: Read>(
     reader: R,
     algorithm: Option<Algorithm>,
 ) -> Result<Manifest, ManifestError> {
-    let mut parser = Parser::new(algorithm);
+    let manifest = read_lines(reader, Parser::new(algorithm), 1, u64::MAX)?;
+    if manifest.entries.is_empty() {
+        return Err(ManifestError::Empty);
+    }
+    Ok(manifest)
+}
+
+/// The checksum lines among the lines that start in the reader's first `limit` bytes,
+/// numbered from `first_line`, read with `parser`.
+fn read_lines<R: Read>(
+    reader: R,
+    mut parser: Parser,
+    first_line: u32,
+    limit: u64,
+) -> Result<Manifest, ManifestError> {
     let mut entries = Vec::new();
-    let mut digests = Vec::new();
-    for_each_line(reader, 1, u64::MAX, |number, _, line| {
+    let mut digests = DigestTable::default();
+    for_each_line(reader, first_line, limit, |number, _, line| {
         if let Some(parsed) = parse_numbered(&mut parser, number, line)? {
-            digests.extend_from_slice(parsed.digest.as_bytes());
+            digests.push(&parsed.digest);
             entries.push(Entry {
                 name: parsed.name.into_boxed_slice(),
                 line: number,
+                algorithm: parsed.algorithm,
             });
         }
         Ok(())
     })?;
-    let Some(algorithm) = parser.algorithm.filter(|_| !entries.is_empty()) else {
-        return Err(ManifestError::Empty);
-    };
-    Ok(Manifest::new(algorithm, entries, digests))
+    Ok(Manifest::new(entries, digests))
 }
 
 /// A part of a manifest, as input splits cut files in Hadoop and Spark: the lines
@@ -229,8 +340,8 @@ pub struct Part {
 }
 
 /// A manifest cut into parts, with what its lines decided for all of them: the
-/// algorithm and GNU's untagged form (the first checksum lines of the whole manifest
-/// decide them, not each part's).
+/// algorithm of untagged lines and GNU's untagged form (the first checksum lines of
+/// the whole manifest decide them, not each part's).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Split {
     pub parser: Parser,
@@ -288,29 +399,20 @@ pub fn split_manifest<R: Read>(
 }
 
 /// Reads one part of a manifest: `reader` is at `part.start`, and lines are read while
-/// they start before `part.end`, numbered from `part.first_line`, in the form and of
-/// the algorithm the whole manifest decided (`parser`, from [`split_manifest`]). A
-/// part without an entry is no error (the whole manifest has entries).
+/// they start before `part.end`, numbered from `part.first_line`, in the form and with
+/// the untagged algorithm the whole manifest decided (`parser`, from
+/// [`split_manifest`]). A part without an entry is no error (the whole manifest has
+/// entries).
 pub fn read_manifest_part<R: Read>(
     reader: R,
-    mut parser: Parser,
+    parser: Parser,
     part: Part,
 ) -> Result<Manifest, ManifestError> {
-    let algorithm = parser.algorithm.ok_or(ManifestError::Empty)?;
-    let mut entries = Vec::new();
-    let mut digests = Vec::new();
+    if parser.algorithm.is_none() {
+        return Err(ManifestError::Empty);
+    }
     let len = part.end.saturating_sub(part.start);
-    for_each_line(reader, part.first_line, len, |number, _, line| {
-        if let Some(parsed) = parse_numbered(&mut parser, number, line)? {
-            digests.extend_from_slice(parsed.digest.as_bytes());
-            entries.push(Entry {
-                name: parsed.name.into_boxed_slice(),
-                line: number,
-            });
-        }
-        Ok(())
-    })?;
-    Ok(Manifest::new(algorithm, entries, digests))
+    read_lines(reader, parser, part.first_line, len)
 }
 
 /// Parses line `number`, naming it in the error.
@@ -367,14 +469,17 @@ fn for_each_line<R: Read>(
 /// The parser of one manifest's lines: what the lines read so far have decided.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Parser {
-    /// The manifest's algorithm: the caller's, or the first checksum line's.
+    /// The algorithm of untagged lines: the caller's, the manifest name's, or the
+    /// first checksum line's. For BLAKE2b, of any length: each untagged line's hex
+    /// length is its digest length, as `b2sum -c` reads them.
     pub algorithm: Option<Algorithm>,
     /// The untagged form, set by the first untagged checksum line.
     pub form: Option<UntaggedForm>,
 }
 
 impl Parser {
-    /// A parser for a manifest of `algorithm` (`None`: the first checksum line tells).
+    /// A parser for a manifest whose untagged lines are of `algorithm` (`None`: the
+    /// first checksum line tells).
     pub fn new(algorithm: Option<Algorithm>) -> Parser {
         Parser {
             algorithm,
@@ -384,18 +489,19 @@ impl Parser {
 
     /// Parses one line (without its `\n`). `Ok(None)` for a line to skip: empty (after
     /// dropping a trailing CR) or a `#` comment. The first checksum line fixes the
-    /// algorithm (when not given) and the first untagged one the form.
+    /// algorithm of untagged lines (when not given) and the first untagged one the
+    /// form.
     pub fn parse_line(&mut self, line: &[u8]) -> Result<Option<ChecksumLine>, LineError> {
         let parsed = parse_line(line, self.algorithm, self.form)?;
         if let Some((checksum, form)) = &parsed {
-            self.algorithm = Some(checksum.algorithm);
+            self.algorithm = self.algorithm.or(Some(checksum.algorithm));
             self.form = self.form.or(*form);
         }
         Ok(parsed.map(|(checksum, _)| checksum))
     }
 }
 
-/// One line in a manifest of `algorithm` (if known) whose untagged lines are in
+/// One line in a manifest whose untagged lines are of `algorithm` (if known) and in
 /// `form` (if known yet): the checksum line, and the form an untagged line showed
 /// (`None` for a tagged line).
 fn parse_line(
@@ -428,23 +534,27 @@ fn parse_line(
         }
         None => false,
     };
-    let (raw_name, digest_text, line_algorithm, line_form) = match bsd_tag(rest) {
+    let (raw_name, digest, line_form) = match bsd_tag(rest) {
         Some((tag_algorithm, body)) => {
-            if algorithm.is_some_and(|a| a != tag_algorithm) {
-                return Err(LineError::OtherAlgorithm(tag_algorithm));
-            }
+            // A tagged line names its own algorithm, whatever the untagged lines hold.
             let (name, digest_text) = split_bsd_tag(body)?;
-            (name, digest_text, tag_algorithm, None)
+            (
+                name,
+                decode_tagged_digest(digest_text, tag_algorithm)?,
+                None,
+            )
         }
         None => {
-            let (name, digest_text, line_form) = split_untagged(rest, algorithm, form)?;
-            let line_algorithm = match algorithm {
-                Some(a) => a,
-                None => {
-                    Algorithm::from_hex_len(digest_text.len()).ok_or(LineError::BadDigest(None))?
-                }
-            };
-            (name, digest_text, line_algorithm, Some(line_form))
+            let (name, digest, line_form) =
+                split_untagged(rest, algorithm, form).map_err(|error| {
+                    // A tag line of an unknown algorithm says so, not "not hex".
+                    if looks_tagged(rest) {
+                        LineError::UnknownTag
+                    } else {
+                        error
+                    }
+                })?;
+            (name, digest, Some(line_form))
         }
     };
     let name = if escaped {
@@ -455,32 +565,61 @@ fn parse_line(
     if name.is_empty() {
         return Err(LineError::EmptyName);
     }
+    let (algorithm, digest) = digest;
     let checksum = ChecksumLine {
         name,
-        algorithm: line_algorithm,
-        digest: decode_digest(digest_text, line_algorithm)?,
+        algorithm,
+        digest,
     };
     Ok(Some((checksum, line_form)))
 }
+
+/// A line's algorithm and the digest it lists.
+type LineDigest = (Algorithm, Digest);
 
 /// GNU's blank: space or tab.
 fn is_blank(byte: u8) -> bool {
     byte == b' ' || byte == b'\t'
 }
 
-/// If `rest` starts a BSD tag line of a known algorithm (`SHA256 (` or `SHA256(`), that
-/// algorithm and what follows the `(`. An unknown tag (`MD5 (`) is not a tag line here,
-/// and fails later as not a checksum line.
+/// If `rest` starts a BSD tag line of a known algorithm (`SHA256 (`, `SHA256(`,
+/// `BLAKE2b-256 (`), that algorithm and what follows the `(`.
 fn bsd_tag(rest: &[u8]) -> Option<(Algorithm, &[u8])> {
     Algorithm::ALL.into_iter().find_map(|algorithm| {
-        let after_tag = rest.strip_prefix(algorithm.tag().as_bytes())?;
+        let mut after_tag = rest.strip_prefix(algorithm.tag().as_bytes())?;
+        let mut algorithm = algorithm;
+        if let Algorithm::Blake2b(_) = algorithm {
+            // `BLAKE2b-<bits>`: a multiple of 8 up to 512, as GNU accepts it.
+            if let Some(after_dash) = after_tag.strip_prefix(b"-") {
+                let digits = after_dash.iter().take_while(|b| b.is_ascii_digit()).count();
+                let bits = std::str::from_utf8(&after_dash[..digits]).ok()?;
+                algorithm = Algorithm::blake2b_bits(bits.parse().ok()?)?;
+                after_tag = &after_dash[digits..];
+            }
+        }
         let after_space = after_tag.strip_prefix(b" ").unwrap_or(after_tag);
         Some((algorithm, after_space.strip_prefix(b"(")?))
     })
 }
 
-/// `name) = hex` → (name, hex). The name runs to the last `)`, as in GNU, so names
-/// holding `)` work; blanks around `=` are allowed.
+/// Whether `rest` looks like a tag line of some algorithm, `WORD (` or `WORD(` with a
+/// `) =` later (`SM3 (x) = ...`, `SHA3-256 (x) = ...`): for a clearer error than "not
+/// hex" when checksig does not know the algorithm.
+fn looks_tagged(rest: &[u8]) -> bool {
+    let word = rest
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'-')
+        .count();
+    let after = &rest[word..];
+    let after = after.strip_prefix(b" ").unwrap_or(after);
+    word > 0
+        && rest[..word].iter().any(u8::is_ascii_alphabetic)
+        && after.starts_with(b"(")
+        && split_bsd_tag(&after[1..]).is_ok()
+}
+
+/// `name) = digest` → (name, digest). The name runs to the last `)`, as in GNU, so
+/// names holding `)` work; blanks around `=` are allowed.
 fn split_bsd_tag(body: &[u8]) -> Result<(&[u8], &[u8]), LineError> {
     let close = body
         .iter()
@@ -494,7 +633,8 @@ fn split_bsd_tag(body: &[u8]) -> Result<(&[u8], &[u8]), LineError> {
     Ok((name, trim_blanks_start(after)))
 }
 
-/// `hex<blank>[ |*]name` or `hex<blank>name` → (name, hex, the form the line shows).
+/// `hex<blank>[ |*]name` or `hex<blank>name` → (name, the line's algorithm and digest,
+/// the form the line shows).
 ///
 /// As GNU's `split_3`: the digest runs to the first blank, and one blank follows it.
 /// What comes next is a type indicator (a space, or `*` for binary) unless the line
@@ -506,22 +646,16 @@ fn split_untagged(
     rest: &[u8],
     algorithm: Option<Algorithm>,
     form: Option<UntaggedForm>,
-) -> Result<(&[u8], &[u8], UntaggedForm), LineError> {
+) -> Result<(&[u8], LineDigest, UntaggedForm), LineError> {
     let digest_end = rest
         .iter()
         .position(|&b| is_blank(b))
         .ok_or(LineError::NotAChecksumLine)?;
     let digest_text = &rest[..digest_end];
-    let valid_len = match algorithm {
-        Some(a) => a.digest_len() * 2 == digest_end,
-        None => Algorithm::from_hex_len(digest_end).is_some(),
-    };
     if digest_end == 0 || !digest_text.iter().all(u8::is_ascii_hexdigit) {
         return Err(LineError::NotAChecksumLine);
     }
-    if !valid_len {
-        return Err(LineError::BadDigest(algorithm));
-    }
+    let line_algorithm = untagged_algorithm(digest_end, algorithm)?;
     let after = &rest[digest_end + 1..];
     let line_form = match after {
         [] => return Err(LineError::EmptyName),
@@ -536,7 +670,33 @@ fn split_untagged(
         }
         (UntaggedForm::SingleSpace, _) => after,
     };
-    Ok((name, digest_text, line_form))
+    let digest = decode_hex(digest_text, line_algorithm)
+        .ok_or(LineError::BadDigest(Some(line_algorithm)))?;
+    Ok((name, (line_algorithm, digest), line_form))
+}
+
+/// The algorithm of an untagged digest of `hex_len` digits in a manifest whose
+/// untagged lines are of `algorithm` (if known).
+fn untagged_algorithm(
+    hex_len: usize,
+    algorithm: Option<Algorithm>,
+) -> Result<Algorithm, LineError> {
+    match algorithm {
+        // As `b2sum -c`: the digest's length is the line's.
+        Some(Algorithm::Blake2b(_)) => match hex_len {
+            2..=128 if hex_len % 2 == 0 => Ok(Algorithm::Blake2b((hex_len / 2) as u8)),
+            _ => Err(LineError::BadDigest(Some(Algorithm::Blake2b(
+                BLAKE2B_DEFAULT_LEN,
+            )))),
+        },
+        Some(known) if known.digest_len() * 2 == hex_len => Ok(known),
+        Some(known) => Err(LineError::BadDigest(Some(known))),
+        None => match Algorithm::candidates_for_hex_len(hex_len) {
+            [] => Err(LineError::BadDigest(None)),
+            [only] => Ok(*only),
+            _ => Err(LineError::AmbiguousLength(hex_len)),
+        },
+    }
 }
 
 fn trim_blanks_start(bytes: &[u8]) -> &[u8] {
@@ -547,15 +707,39 @@ fn trim_blanks_start(bytes: &[u8]) -> &[u8] {
     &bytes[start..]
 }
 
-fn decode_digest(hex_digest: &[u8], algorithm: Algorithm) -> Result<Digest, LineError> {
-    let bad = LineError::BadDigest(Some(algorithm));
-    let mut bytes = [0u8; MAX_DIGEST_LEN];
+/// A tagged line's digest: hex (either case) of its algorithm's length, or base64 of
+/// it (`cksum --base64`, coreutils 9.2 and later; padded, as GNU writes it).
+fn decode_tagged_digest(text: &[u8], algorithm: Algorithm) -> Result<LineDigest, LineError> {
+    let digest = decode_hex(text, algorithm).or_else(|| decode_base64(text, algorithm));
+    digest
+        .map(|digest| (algorithm, digest))
+        .ok_or(LineError::BadTaggedDigest(algorithm))
+}
+
+/// `text` as the hex of a digest of `algorithm`, if it is one.
+fn decode_hex(text: &[u8], algorithm: Algorithm) -> Option<Digest> {
     let len = algorithm.digest_len();
-    if hex_digest.len() != 2 * len {
-        return Err(bad);
+    let mut bytes = [0u8; MAX_DIGEST_LEN];
+    if text.len() != 2 * len {
+        return None;
     }
-    hex::decode_to_slice(hex_digest, &mut bytes[..len]).map_err(|_| bad)?;
-    Ok(Digest::new(&bytes[..len]))
+    hex::decode_to_slice(text, &mut bytes[..len]).ok()?;
+    Some(Digest::new(&bytes[..len]))
+}
+
+/// `text` as the base64 of a digest of `algorithm`, if it is one: the standard
+/// alphabet, padded, canonical (as GNU compares it: the encoding of the digest,
+/// byte for byte).
+fn decode_base64(text: &[u8], algorithm: Algorithm) -> Option<Digest> {
+    let len = algorithm.digest_len();
+    if text.len() != len.div_ceil(3) * 4 {
+        return None;
+    }
+    let mut bytes = [0u8; MAX_DIGEST_LEN + 2];
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode_slice(text, &mut bytes)
+        .ok()?;
+    (decoded == len).then(|| Digest::new(&bytes[..len]))
 }
 
 #[cfg(test)]
@@ -658,14 +842,22 @@ mod tests {
             (format!("\\{HEX}  a\\"), LineError::BadEscape),
             (format!("SHA1 (x) {HEX}"), LineError::NotAChecksumLine),
             (format!("SHA1 x = {HEX}"), LineError::NotAChecksumLine),
-            (format!("SHA1 (x) = {HEX} "), LineError::BadDigest(SHA1)),
+            (
+                format!("SHA1 (x) = {HEX} "),
+                LineError::BadTaggedDigest(Algorithm::Sha1),
+            ),
             (format!("SHA1 () = {HEX}"), LineError::EmptyName),
             (
                 format!("SHA256 (x) = {HEX}"),
-                LineError::OtherAlgorithm(Algorithm::Sha256),
+                LineError::BadTaggedDigest(Algorithm::Sha256),
             ),
             (format!("{HEX}{HEX}  x"), LineError::BadDigest(SHA1)),
-            (format!("MD5 (x) = {HEX}"), LineError::NotAChecksumLine),
+            (
+                format!("MD5 (x) = {HEX}"),
+                LineError::BadTaggedDigest(Algorithm::Md5),
+            ),
+            (format!("SM3 (x) = {HEX}"), LineError::UnknownTag),
+            (format!("SHA3-256(x)= {HEX}"), LineError::UnknownTag),
             // GNU skips only empty lines: blanks alone, or a comment after blanks, are
             // improperly formatted lines.
             ("   ".into(), LineError::OnlyBlanks),
@@ -793,28 +985,162 @@ mod algorithm_tests {
     const H256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
     const H512: &str = "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce\
                         47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e";
+    const MD5: &str = "d41d8cd98f00b204e9800998ecf8427e";
+    const H224: &str = "d14a028c2a3a2bc9476102bb288234c415a2b01f828ea62ac5b3e42f";
+    const H384: &str = "38b060a751ac96384cd9327eb1b1e36a21fdb71114be07434c0cc7bf63f6e1da\
+                        274edebfe76f65fbd51ad2f14898b95b";
+    /// BLAKE2b-256 of nothing: `b2sum -l 256 /dev/null`.
+    const B2_256: &str = "0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8";
+    /// SHA-256 of nothing in base64: `cksum -a sha256 --base64 /dev/null`.
+    const B64_256: &str = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+    /// MD5 of nothing in base64.
+    const B64_MD5: &str = "1B2M2Y8AsgTpgAmY7PhCfg==";
+
+    /// The algorithm of every entry, or the error, for a manifest read with the
+    /// algorithm of its untagged lines given (or not).
+    fn algorithms(text: &str, given: Option<Algorithm>) -> Result<Vec<Algorithm>, String> {
+        read_manifest(text.as_bytes(), given)
+            .map(|manifest| manifest.entries.iter().map(|e| e.algorithm).collect())
+            .map_err(|error| error.to_string())
+    }
 
     #[test]
     fn the_algorithm_follows_from_the_first_line_when_not_given() {
-        let cases = [
-            (format!("{H1}  a\n{H1}  b\n"), Algorithm::Sha1),
-            (format!("{H256}  a\n{H256} *b\n"), Algorithm::Sha256),
-            (format!("{H512}  a\n"), Algorithm::Sha512),
+        use Algorithm::*;
+        let cases: &[(String, &[Algorithm])] = &[
+            (format!("{H1}  a\n{H1}  b\n"), &[Sha1, Sha1]),
+            (format!("{MD5}  a\n{MD5} *b\n"), &[Md5, Md5]),
+            (format!("{H224}  a\n"), &[Sha224]),
+            (format!("{H384}  a\n"), &[Sha384]),
             (
                 format!("SHA256 (a) = {H256}\n{H256}  b\n"),
-                Algorithm::Sha256,
+                &[Sha256, Sha256],
+            ),
+            (format!("# comment\nSHA512 (a) = {H512}\n"), &[Sha512]),
+            // A tag decides the untagged lines' algorithm; BLAKE2b's are then read as
+            // `b2sum -c` reads them, each line's length its own.
+            (
+                format!("BLAKE2b-256 (a) = {B2_256}\n{B2_256}  b\n{MD5}  c\n"),
+                &[Blake2b(32), Blake2b(32), Blake2b(16)],
             ),
             (
-                format!("# comment\nSHA512 (a) = {H512}\n"),
-                Algorithm::Sha512,
+                format!("BLAKE3 (a) = {H256}\n{H256}  b\n"),
+                &[Blake3, Blake3],
             ),
         ];
-        for (text, algorithm) in cases {
+        for (text, expected) in cases {
+            assert_eq!(algorithms(text, None).as_deref(), Ok(*expected), "{text:?}");
             let manifest = read_manifest(text.as_bytes(), None).unwrap();
-            assert_eq!(manifest.algorithm, algorithm, "{text:?}");
+            for (index, algorithm) in expected.iter().enumerate() {
+                assert_eq!(
+                    manifest.expected(index).as_bytes().len(),
+                    algorithm.digest_len()
+                );
+            }
+        }
+    }
+
+    /// `cksum -a X` lines of several algorithms in one file, each checked with its own.
+    #[test]
+    fn tagged_lines_name_their_own_algorithm() {
+        use Algorithm::*;
+        let mixed = format!(
+            "MD5 (a) = {MD5}\nSHA256 (a) = {H256}\nBLAKE2b-256 (a) = {B2_256}\n\
+             BLAKE2b (a) = {H512}\nSHA1 (b) = {H1}\nSHA224 (c) = {H224}\n\
+             SHA384 (c) = {H384}\nSHA512 (c) = {H512}\nBLAKE3 (d) = {H256}\n\
+             BLAKE2b-8 (e) = ab\n"
+        );
+        let expected = [
+            Md5,
+            Sha256,
+            Blake2b(32),
+            Blake2b(64),
+            Sha1,
+            Sha224,
+            Sha384,
+            Sha512,
+            Blake3,
+            Blake2b(1),
+        ];
+        for given in [None, Some(Sha256), Some(Md5)] {
             assert_eq!(
-                manifest.expected(0).as_bytes().len(),
-                algorithm.digest_len()
+                algorithms(&mixed, given).as_deref(),
+                Ok(&expected[..]),
+                "{given:?}"
+            );
+        }
+        let manifest = read_manifest(mixed.as_bytes(), None).unwrap();
+        assert_eq!(manifest.expected(0).to_hex(), MD5);
+        assert_eq!(manifest.expected(3).to_hex(), H512);
+        assert_eq!(manifest.expected(9).to_hex(), "ab");
+        assert_eq!(manifest.single_algorithm(), None);
+        // Untagged lines still follow the first line's algorithm.
+        assert_eq!(
+            algorithms(&format!("MD5 (a) = {MD5}\n{H256}  b\n"), None),
+            Err("line 2: the checksum is not 32 hex digits".into())
+        );
+    }
+
+    #[test]
+    fn base64_digests_in_tagged_lines() {
+        use Algorithm::*;
+        let text = format!("SHA256 (a) = {B64_256}\nMD5 (b) = {B64_MD5}\n");
+        let manifest = read_manifest(text.as_bytes(), None).unwrap();
+        assert_eq!(manifest.expected(0).to_hex(), H256);
+        assert_eq!(manifest.expected(1).to_hex(), MD5);
+        assert_eq!(manifest.entries[1].algorithm, Md5);
+        let bad = [
+            // Unpadded, as GNU refuses it.
+            format!("SHA256 (a) = {}", B64_256.trim_end_matches('=')),
+            // One character off the alphabet, and the length of another algorithm.
+            format!("SHA256 (a) = {}!", &B64_256[..43]),
+            format!("SHA1 (a) = {B64_256}"),
+            // Base64 is for tagged lines only, as cksum writes it.
+            format!("{B64_256}  a"),
+        ];
+        for line in bad {
+            assert!(
+                read_manifest(line.as_bytes(), Some(Sha256)).is_err(),
+                "{line:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_ambiguous_length_is_an_error_naming_the_candidates() {
+        use Algorithm::*;
+        let cases = [
+            (
+                format!("{H256}  a\n"),
+                "line 1: a 64-digit checksum could be SHA-256, BLAKE2b-256 or BLAKE3: say \
+                 which algorithm (checksig -a, algorithm=), or name the manifest as its tool \
+                 does (sha256sum.txt, b2sums.txt or b3sums.txt)",
+            ),
+            (
+                format!("# made by b2sum\n{H512}  a\n"),
+                "line 2: a 128-digit checksum could be SHA-512 or BLAKE2b: say which \
+                 algorithm (checksig -a, algorithm=), or name the manifest as its tool does \
+                 (sha512sum.txt or b2sums.txt)",
+            ),
+        ];
+        for (text, message) in &cases {
+            assert_eq!(algorithms(text, None), Err(message.to_string()));
+        }
+        // Given (or told by the manifest's name), there is nothing to guess.
+        let decided: [(&str, Algorithm, Algorithm); 6] = [
+            (H256, Sha256, Sha256),
+            (H256, Blake3, Blake3),
+            (H256, Blake2b(64), Blake2b(32)),
+            (H512, Sha512, Sha512),
+            (H512, Blake2b(64), Blake2b(64)),
+            (H512, Blake2b(32), Blake2b(64)),
+        ];
+        for (hex, given, algorithm) in decided {
+            let text = format!("{hex}  a\n");
+            assert_eq!(
+                algorithms(&text, Some(given)),
+                Ok(vec![algorithm]),
+                "{given}"
             );
         }
     }
@@ -833,19 +1159,28 @@ mod algorithm_tests {
                 "line 1: the checksum is not 40 hex digits",
             ),
             (
-                format!("{H256}  a\nSHA1 (b) = {H1}\n"),
-                None,
-                "line 2: a SHA-1 line in a SHA-256 manifest",
-            ),
-            (
                 format!("SHA512 (a) = {H256}\n"),
                 None,
-                "line 1: the checksum is not 128 hex digits",
+                "line 1: the SHA-512 checksum is neither 128 hex digits nor 88 base64 \
+                 characters",
             ),
             (
                 format!("{}  a\n", &H1[..30]),
                 None,
-                "line 1: the checksum is not 40, 64 or 128 hex digits",
+                "line 1: the checksum is not the hex digest of a known algorithm (32, 40, \
+                 56, 64, 96 or 128 digits)",
+            ),
+            (
+                format!("{}  a\n", &H1[..31]),
+                Some(Algorithm::Blake2b(64)),
+                "line 1: the checksum is not a BLAKE2b digest (an even number of hex \
+                 digits, 2 to 128)",
+            ),
+            (
+                format!("BLAKE2b-12 (a) = {H1}\n"),
+                None,
+                "line 1: a tagged line of an algorithm checksig does not know (it reads \
+                 MD5, SHA1, SHA224, SHA256, SHA384, SHA512, BLAKE2b and BLAKE3)",
             ),
             ("garbage\n".to_string(), None, "line 1: not a checksum line"),
             (
@@ -858,5 +1193,13 @@ mod algorithm_tests {
             let error = read_manifest(text.as_bytes(), algorithm).unwrap_err();
             assert_eq!(error.to_string(), message, "{text:?}");
         }
+    }
+
+    #[test]
+    fn the_digest_table_widens_for_a_longer_digest() {
+        let text = format!("{MD5}  a\nSHA512 (b) = {H512}\nSHA1 (c) = {H1}\n");
+        let manifest = read_manifest(text.as_bytes(), None).unwrap();
+        let hex: Vec<String> = (0..3).map(|i| manifest.expected(i).to_hex()).collect();
+        assert_eq!(hex, [MD5, H512, H1]);
     }
 }

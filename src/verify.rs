@@ -37,11 +37,14 @@ pub const DEFAULT_MANIFEST: &str = "sha1sum.txt";
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     /// The manifest's path, relative to the root unless absolute; `None` for the
-    /// algorithm's usual name (`sha1sum.txt`, `sha256sum.txt`, `sha512sum.txt`).
+    /// algorithm's usual name (`sha1sum.txt`, `sha256sum.txt`, `md5sum.txt`,
+    /// `b2sums.txt`...).
     pub manifest: Option<PathBuf>,
-    /// The algorithm the manifest holds; `None` to take it from the manifest's name
-    /// (`sha256sum.txt`, `SHA512SUMS`...) or else from its first line (BSD tag or hex
-    /// length).
+    /// The algorithm of the manifest's untagged lines; `None` to take it from the
+    /// manifest's name (`sha256sum.txt`, `MD5SUMS`, `b3sums.txt`...) or else from its
+    /// first checksum line (a tag, or a hex length only one algorithm has). A tagged
+    /// line always names its own algorithm. For BLAKE2b the length does not matter
+    /// here: each untagged line's hex length is its own, as `b2sum -c` reads them.
     pub algorithm: Option<Algorithm>,
     /// Cores to use; `None` for every available one. `Some(1)` is for a spinning disk,
     /// where parallel readers make the head seek back and forth: one file at a time,
@@ -140,13 +143,12 @@ pub fn check_each(
     };
     let run = Run {
         root: &root_dir,
-        algorithm: manifest.algorithm,
         jobs: options.jobs,
         readers: options.readers,
         ignore_missing: options.ignore_missing,
         control,
     };
-    let mut table = FileTable::new(plan.files.len(), manifest.algorithm.digest_len());
+    let mut table = FileTable::new(&plan.algorithms);
     let mut order = InOrder {
         manifest: &manifest,
         plan: &plan,
@@ -248,12 +250,14 @@ impl OpenedManifest {
 }
 
 /// What became of each planned file, compactly: a state byte per file and the digests
-/// side by side (a digest enum per file would be over three times the size on a
-/// manifest of millions of lines); the rare read errors' words apart.
-struct FileTable {
+/// side by side, `stride` bytes per file (a digest enum per file would be over three
+/// times the size on a manifest of millions of lines); the rare read errors' words
+/// apart.
+struct FileTable<'a> {
     state: Vec<FileState>,
     digests: Vec<u8>,
-    digest_len: usize,
+    algorithms: &'a FileAlgorithms,
+    stride: usize,
     reasons: HashMap<u32, Reason>,
 }
 
@@ -270,12 +274,15 @@ enum FileState {
     Failed,
 }
 
-impl FileTable {
-    fn new(files: usize, digest_len: usize) -> FileTable {
+impl FileTable<'_> {
+    fn new(algorithms: &FileAlgorithms) -> FileTable<'_> {
+        let files = algorithms.files();
+        let stride = algorithms.stride();
         FileTable {
             state: vec![FileState::Pending; files],
-            digests: vec![0; files * digest_len],
-            digest_len,
+            digests: vec![0; files * stride],
+            algorithms,
+            stride,
             reasons: HashMap::new(),
         }
     }
@@ -283,9 +290,13 @@ impl FileTable {
     fn set(&mut self, file: u32, outcome: Outcome) {
         let at = file as usize;
         self.state[at] = match outcome {
-            Outcome::Digest(digest) => {
-                let len = self.digest_len;
-                self.digests[at * len..(at + 1) * len].copy_from_slice(digest.as_bytes());
+            Outcome::Digests(digests) => {
+                let mut slot = &mut self.digests[at * self.stride..(at + 1) * self.stride];
+                for digest in digests.as_slice() {
+                    let (this, rest) = slot.split_at_mut(digest.as_bytes().len());
+                    this.copy_from_slice(digest.as_bytes());
+                    slot = rest;
+                }
                 FileState::Hashed
             }
             Outcome::Skipped => FileState::Skipped,
@@ -298,9 +309,16 @@ impl FileTable {
         };
     }
 
-    fn digest(&self, file: usize) -> Digest {
-        let len = self.digest_len;
-        Digest::new(&self.digests[file * len..(file + 1) * len])
+    /// The digest of `algorithm` of a hashed file.
+    fn digest(&self, file: usize, algorithm: Algorithm) -> Digest {
+        let mut offset = file * self.stride;
+        for &hashed in self.algorithms.of(file) {
+            if hashed == algorithm {
+                return Digest::new(&self.digests[offset..offset + algorithm.digest_len()]);
+            }
+            offset += hashed.digest_len();
+        }
+        unreachable!("a file is hashed with the algorithm of every entry naming it")
     }
 }
 
@@ -331,7 +349,7 @@ impl InOrder<'_> {
                         (Status::Failed(table.reasons[&(file as u32)].clone()), None)
                     }
                     FileState::Hashed => {
-                        let actual = table.digest(file);
+                        let actual = table.digest(file, entry.algorithm);
                         let status = match actual == expected {
                             true => Status::Ok,
                             false => Status::Failed(Reason::Mismatch),
@@ -384,6 +402,8 @@ struct Plan {
     entry_file: Vec<u32>,
     /// For each distinct file, the index of the first entry naming it, in manifest order.
     files: Vec<u32>,
+    /// The algorithms each file is hashed with.
+    algorithms: FileAlgorithms,
 }
 
 impl Plan {
@@ -444,9 +464,87 @@ impl Plan {
                 first[representative as usize]
             };
         }
+        let algorithms = FileAlgorithms::new(entries, &first, files.len());
         Plan {
             entry_file: first,
             files,
+            algorithms,
+        }
+    }
+}
+
+/// The algorithms each planned file is hashed with: the same one for every file
+/// (nearly every manifest), or, when tagged lines mix algorithms, the set of those of
+/// the entries naming it, so that a file listed under two algorithms is read once.
+enum FileAlgorithms {
+    Uniform {
+        algorithm: [Algorithm; 1],
+        files: usize,
+    },
+    PerFile {
+        /// The distinct sets, each in the order its algorithms first appear.
+        sets: Vec<Box<[Algorithm]>>,
+        /// For each file, its set in `sets`.
+        file_set: Vec<u32>,
+    },
+}
+
+impl FileAlgorithms {
+    /// For `files` files, entry `i` naming file `entry_file[i]` (or `OUTSIDE`).
+    fn new(entries: &[Entry], entry_file: &[u32], files: usize) -> FileAlgorithms {
+        let first = entries.first().map(|entry| entry.algorithm);
+        if let Some(algorithm) = first.filter(|&a| entries.iter().all(|e| e.algorithm == a)) {
+            return FileAlgorithms::Uniform {
+                algorithm: [algorithm],
+                files,
+            };
+        }
+        let mut per_file: Vec<Vec<Algorithm>> = vec![Vec::new(); files];
+        for (entry, &file) in entries.iter().zip(entry_file) {
+            if file != OUTSIDE {
+                let set = &mut per_file[file as usize];
+                if !set.contains(&entry.algorithm) {
+                    set.push(entry.algorithm);
+                }
+            }
+        }
+        let mut known: HashMap<Vec<Algorithm>, u32> = HashMap::new();
+        let mut sets = Vec::new();
+        let file_set = per_file
+            .into_iter()
+            .map(|set| {
+                *known.entry(set).or_insert_with_key(|set| {
+                    sets.push(set.clone().into_boxed_slice());
+                    sets.len() as u32 - 1
+                })
+            })
+            .collect();
+        FileAlgorithms::PerFile { sets, file_set }
+    }
+
+    fn files(&self) -> usize {
+        match self {
+            FileAlgorithms::Uniform { files, .. } => *files,
+            FileAlgorithms::PerFile { file_set, .. } => file_set.len(),
+        }
+    }
+
+    /// The algorithms file `file` is hashed with, in the order its digests come.
+    fn of(&self, file: usize) -> &[Algorithm] {
+        match self {
+            FileAlgorithms::Uniform { algorithm, .. } => algorithm,
+            FileAlgorithms::PerFile { sets, file_set } => &sets[file_set[file] as usize],
+        }
+    }
+
+    /// The bytes of digests per file: the most any file's set has.
+    fn stride(&self) -> usize {
+        let total = |set: &[Algorithm]| set.iter().map(|a| a.digest_len()).sum::<usize>();
+        match self {
+            FileAlgorithms::Uniform { algorithm, .. } => total(algorithm),
+            FileAlgorithms::PerFile { sets, .. } => {
+                sets.iter().map(|set| total(set)).max().unwrap_or(0)
+            }
         }
     }
 }
@@ -460,6 +558,10 @@ struct PlanFiles<'a> {
 impl FileNames for PlanFiles<'_> {
     fn count(&self) -> usize {
         self.plan.files.len()
+    }
+
+    fn algorithms(&self, file: u32) -> &[Algorithm] {
+        self.plan.algorithms.of(file as usize)
     }
 
     /// The name to look up ([`lookup_name`]); the root itself (a name like `.`) is `.`.

@@ -36,6 +36,11 @@ fn tree(tag: &str) -> TempDir {
     dir
 }
 
+/// The algorithms whose GNU tool is `<name>sum` and writes what these tests compare
+/// (every algorithm against its own tool, and `cksum`, `b2sum -l`, `b3sum`:
+/// tests/tools.rs).
+const SHA_FAMILY: [Algorithm; 3] = [Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512];
+
 fn gnu_tool(algorithm: Algorithm) -> String {
     format!("{}sum", algorithm.name())
 }
@@ -55,7 +60,7 @@ fn gnu_accepts(root: &Path, algorithm: Algorithm, manifest: &Path) -> bool {
 
 #[test]
 fn gnu_accepts_what_we_write() {
-    for algorithm in Algorithm::ALL {
+    for algorithm in SHA_FAMILY {
         let dir = tree("create-gnu");
         let options = CreateOptions {
             algorithm,
@@ -103,7 +108,7 @@ fn gnu_accepts_what_we_write() {
 
 #[test]
 fn we_accept_what_gnu_writes() {
-    for algorithm in Algorithm::ALL {
+    for algorithm in SHA_FAMILY {
         for format in [&[][..], &["-b"][..], &["--tag"][..]] {
             let dir = tree("gnu-writes");
             let listing = Command::new(gnu_tool(algorithm))
@@ -132,7 +137,15 @@ fn we_accept_what_gnu_writes() {
                     ..Options::default()
                 },
             ];
-            for options in cases {
+            // Under a neutral name, untagged SHA-256 and SHA-512 lines are of lengths
+            // other algorithms share (BLAKE3, BLAKE2b): refused, naming the candidates.
+            let ambiguous = algorithm != Algorithm::Sha1 && !format.contains(&"--tag");
+            for (case, options) in cases.into_iter().enumerate() {
+                if ambiguous && case == 1 {
+                    let error = check(dir.path(), &options).unwrap_err();
+                    assert!(error.to_string().contains("-digit checksum could be"));
+                    continue;
+                }
                 let report = check(dir.path(), &options).unwrap();
                 assert!(report.is_ok(), "{algorithm} {format:?} {options:?}");
                 assert_eq!(report.matched, NAMES.len() as u64);

@@ -215,9 +215,11 @@ fn hostile_and_broken_manifests_give_one_clear_error() {
             "line 1: the checksum is not 40 hex digits".into(),
         ),
         (
-            "sha256 tag",
+            // A tagged line names its own algorithm, even in a sha1sum.txt, and its
+            // digest must be of that algorithm.
+            "sha256 tag, SHA-1 digest",
             format!("SHA256 (x) = {hex}\n").into_bytes(),
-            "line 1: a SHA-256 line in a SHA-1 manifest".into(),
+            "line 1: the SHA-256 checksum is neither 64 hex digits nor 44 base64 characters".into(),
         ),
     ];
     for (what, manifest, reason) in cases {

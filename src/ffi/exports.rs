@@ -69,8 +69,8 @@ pub unsafe extern "C" fn checksig_start(
 /// format (`hex  name`, escaped names) through a temporary file renamed into place.
 /// FIFOs, sockets, devices, dangling links and links to directories are skipped.
 ///
-/// `options`: NULL for SHA-1 into "sha1sum.txt"; `manifest`, `jobs` and `algorithm`
-/// are used (AUTO is SHA-1), the rest ignored. Then as a check: wait, progress, cancel
+/// `options`: NULL for SHA-1 into "sha1sum.txt"; `manifest`, `jobs`, `readers`,
+/// `algorithm` (AUTO is SHA-1), `blake2b_bits` and `tag` are used, the rest ignored. Then as a check: wait, progress, cancel
 /// (nothing is written), status `CHECKSIG_OK` or `CHECKSIG_ERROR` with a message,
 /// `checksig_get_created` and `checksig_get_manifest_path` for what was written, and
 /// `checksig_job_free`.
@@ -88,6 +88,7 @@ pub unsafe extern "C" fn checksig_create_start(
             Some(given) => options_from_c(given).map(|options| CreateOptions {
                 algorithm: options.algorithm.unwrap_or(Algorithm::Sha1),
                 manifest: options.manifest,
+                tag: given.tag,
                 jobs: options.jobs,
                 readers: options.readers,
             }),
@@ -119,7 +120,14 @@ unsafe fn start_job(
 /// # Safety
 /// As `checksig_start`.
 unsafe fn options_from_c(given: &checksig_options) -> Result<Options, &'static str> {
-    let algorithm = algorithm_from_code(given.algorithm).ok_or("unknown algorithm")?;
+    let algorithm = match algorithm_from_code(given.algorithm).ok_or("unknown algorithm")? {
+        Some(Algorithm::Blake2b(_)) if given.blake2b_bits != 0 => Some(
+            Algorithm::blake2b_bits(given.blake2b_bits)
+                .ok_or("blake2b_bits is not a multiple of 8 from 8 to 512")?,
+        ),
+        _ if given.blake2b_bits != 0 => return Err("blake2b_bits is for BLAKE2b only"),
+        algorithm => algorithm,
+    };
     let mut options = Options {
         algorithm,
         jobs: NonZeroUsize::new(given.jobs),
@@ -718,8 +726,10 @@ pub extern "C" fn checksig_reason_name(reason: u32) -> *const c_char {
         .map_or(ptr::null(), |r| r.word().as_ptr())
 }
 
-/// The name of algorithm number `algorithm` (`"sha1"`, `"sha256"`, `"sha512"`); NULL
-/// for AUTO or a number that is no algorithm. Static: do not free. Thread-safe.
+/// The name of algorithm number `algorithm` (`"sha1"`, `"sha256"`, `"sha512"`, `"md5"`,
+/// `"sha224"`, `"sha384"`, `"blake2b"`, `"blake3"`); NULL for AUTO or a number that is
+/// no algorithm. The numbers run from 1 without gaps. Static: do not free.
+/// Thread-safe.
 #[no_mangle]
 pub extern "C" fn checksig_algorithm_name(algorithm: u32) -> *const c_char {
     match algorithm_from_code(algorithm) {
@@ -728,8 +738,9 @@ pub extern "C" fn checksig_algorithm_name(algorithm: u32) -> *const c_char {
     }
 }
 
-/// The number of the algorithm called `name` (`"sha256"`, `"SHA-256"`...: case and
-/// dashes ignored); `CHECKSIG_ALGORITHM_AUTO` (0) for NULL or an unknown name.
+/// The number of the algorithm called `name` (`"sha256"`, `"SHA-256"`, `"blake2b"`...:
+/// case and dashes ignored; `"blake2b-256"` is BLAKE2B, its length set apart in
+/// `options.blake2b_bits`); `CHECKSIG_ALGORITHM_AUTO` (0) for NULL or an unknown name.
 ///
 /// # Safety
 /// `name` is NULL or a valid NUL-terminated string.
@@ -743,8 +754,9 @@ pub unsafe extern "C" fn checksig_algorithm_from_name(name: *const c_char) -> u3
     })
 }
 
-/// The length in hex digits of algorithm number `algorithm`'s digest (40 for SHA-1);
-/// 0 for AUTO or a number that is no algorithm. Thread-safe.
+/// The length in hex digits of algorithm number `algorithm`'s digest (40 for SHA-1;
+/// 128 for BLAKE2b at its default length); 0 for AUTO or a number that is no
+/// algorithm. Thread-safe.
 #[no_mangle]
 pub extern "C" fn checksig_algorithm_hex_len(algorithm: u32) -> usize {
     match algorithm_from_code(algorithm) {

@@ -9,7 +9,7 @@ use crate::manifest::UntaggedForm;
 use crate::report::Reason;
 
 /// Room for a digest in lowercase hex and its NUL: the longest digest (SHA-512,
-/// 128 digits) plus one.
+/// BLAKE2b: 128 digits) plus one.
 pub const CHECKSIG_HEX_CAPACITY: usize = 129;
 
 // A literal above, so that cbindgen can write it into the header; checked here.
@@ -85,25 +85,33 @@ impl checksig_reason {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum checksig_algorithm {
-    /// Checking: from the manifest's name (`sha256sum.txt`, `SHA512SUMS`...), else from
-    /// its first line. Creating: SHA-1.
+    /// Checking: the algorithm of untagged lines from the manifest's name
+    /// (`sha256sum.txt`, `MD5SUMS`, `b3sums.txt`...), else from its first line (tagged
+    /// lines always name their own). Creating: SHA-1.
     CHECKSIG_ALGORITHM_AUTO = 0,
     CHECKSIG_ALGORITHM_SHA1 = 1,
     CHECKSIG_ALGORITHM_SHA256 = 2,
     CHECKSIG_ALGORITHM_SHA512 = 3,
+    CHECKSIG_ALGORITHM_MD5 = 4,
+    CHECKSIG_ALGORITHM_SHA224 = 5,
+    CHECKSIG_ALGORITHM_SHA384 = 6,
+    /// BLAKE2b: 512 bits unless `options.blake2b_bits` says otherwise (creating);
+    /// checking reads each untagged line's length from its hex, as `b2sum -c` does.
+    CHECKSIG_ALGORITHM_BLAKE2B = 7,
+    CHECKSIG_ALGORITHM_BLAKE3 = 8,
 }
 
-/// The one table of C numbers for the Rust algorithms.
-const ALGORITHMS: [(checksig_algorithm, Algorithm); 3] = [
-    (checksig_algorithm::CHECKSIG_ALGORITHM_SHA1, Algorithm::Sha1),
-    (
-        checksig_algorithm::CHECKSIG_ALGORITHM_SHA256,
-        Algorithm::Sha256,
-    ),
-    (
-        checksig_algorithm::CHECKSIG_ALGORITHM_SHA512,
-        Algorithm::Sha512,
-    ),
+/// The one table of C numbers for the Rust algorithms, in the order of
+/// `Algorithm::ALL` (BLAKE2b at its default length stands for every length).
+const ALGORITHMS: [checksig_algorithm; 8] = [
+    checksig_algorithm::CHECKSIG_ALGORITHM_SHA1,
+    checksig_algorithm::CHECKSIG_ALGORITHM_SHA256,
+    checksig_algorithm::CHECKSIG_ALGORITHM_SHA512,
+    checksig_algorithm::CHECKSIG_ALGORITHM_MD5,
+    checksig_algorithm::CHECKSIG_ALGORITHM_SHA224,
+    checksig_algorithm::CHECKSIG_ALGORITHM_SHA384,
+    checksig_algorithm::CHECKSIG_ALGORITHM_BLAKE2B,
+    checksig_algorithm::CHECKSIG_ALGORITHM_BLAKE3,
 ];
 
 /// The algorithm numbered `code`: `Some(None)` for AUTO, `None` for no algorithm. A
@@ -115,16 +123,18 @@ pub(crate) fn algorithm_from_code(code: u32) -> Option<Option<Algorithm>> {
     }
     ALGORITHMS
         .iter()
-        .find(|(number, _)| *number as u32 == code)
-        .map(|&(_, algorithm)| Some(algorithm))
+        .zip(Algorithm::ALL)
+        .find(|(number, _)| **number as u32 == code)
+        .map(|(_, algorithm)| Some(algorithm))
 }
 
-/// The C number of `algorithm`.
+/// The C number of `algorithm` (of any BLAKE2b length: BLAKE2B).
 pub(crate) fn algorithm_code(algorithm: Algorithm) -> u32 {
     ALGORITHMS
         .iter()
-        .find(|(_, a)| *a == algorithm)
-        .map_or(0, |&(number, _)| number as u32)
+        .zip(Algorithm::ALL)
+        .find(|(_, a)| a.same_family(algorithm))
+        .map_or(0, |(number, _)| *number as u32)
 }
 
 /// Options for `checksig_start` and `checksig_create_start`. Zeroed means the defaults.
@@ -165,6 +175,13 @@ pub struct checksig_options {
     pub part_end: u64,
     pub part_first_line: u64,
     pub part_form: u32,
+    /// Creating: write tagged lines (`SHA256 (name) = hex`), as `sha256sum --tag` and
+    /// `cksum` write them, instead of `hex  name`. Checks ignore it.
+    pub tag: bool,
+    /// BLAKE2b's digest length in bits when creating (`b2sum -l`): a multiple of 8
+    /// from 8 to 512; 0 for 512. Any other value, or a value with another algorithm,
+    /// gives a `CHECKSIG_ERROR` job. Checks read each line's length from the line.
+    pub blake2b_bits: u32,
 }
 
 /// How a manifest's untagged lines separate digest and name, which its first untagged
@@ -366,12 +383,17 @@ mod tests {
 
     #[test]
     fn every_algorithm_has_a_number() {
-        for algorithm in Algorithm::ALL {
+        for (index, algorithm) in Algorithm::ALL.into_iter().enumerate() {
             let code = algorithm_code(algorithm);
-            assert_ne!(code, 0);
+            assert_eq!(code, index as u32 + 1, "{algorithm}: numbered in order");
             assert_eq!(algorithm_from_code(code), Some(Some(algorithm)));
         }
+        assert_eq!(
+            algorithm_code(Algorithm::Blake2b(32)),
+            checksig_algorithm::CHECKSIG_ALGORITHM_BLAKE2B as u32
+        );
         assert_eq!(algorithm_from_code(0), Some(None));
+        assert_eq!(algorithm_from_code(9), None);
         assert_eq!(algorithm_from_code(99), None);
     }
 }

@@ -1,0 +1,246 @@
+//! BLAKE3 of one large file on several threads.
+//!
+//! SHA-1 and SHA-2 of one file are sequential; BLAKE3 is not. Its input is a tree of
+//! 1 KiB chunks, and a subtree's chaining value can be computed apart from the rest
+//! and merged later (the crate's `hazmat` API, after section 2.1 of the BLAKE3 paper).
+//! So a large file is cut into subtrees exactly where BLAKE3's own tree splits
+//! (`left_subtree_len`: every left subtree a power of two of chunks), each thread
+//! claims the next subtree in file order, reads it with `pread` into its own buffer
+//! and hashes it on the core that read it, and the chaining values are merged up to
+//! the root. The result is bit for bit `blake3::hash` of the file (tested against it
+//! at many lengths).
+//!
+//! Why not the crate's `update_rayon`: rayon keeps a global pool of threads alive
+//! after the call, and checksig promises that no thread outlives a call (a process may
+//! fork after a check). Why not `mmap` (what `b3sum` does): a file truncated under a
+//! mapping kills the whole host process with SIGBUS.
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::thread;
+
+use blake3::hazmat::{
+    left_subtree_len, merge_subtrees_non_root, merge_subtrees_root, ChainingValue, HasherExt, Mode,
+};
+
+use crate::algorithm::Digest;
+use crate::control::Control;
+
+/// The smallest subtree a thread claims: large enough that claiming and merging cost
+/// nothing next to hashing it.
+const MIN_SUBTREE_LEN: u64 = 4 * 1024 * 1024;
+
+/// Subtrees per thread, about: enough that threads finish together whatever the split.
+const SUBTREES_PER_THREAD: u64 = 8;
+
+/// Each thread's read buffer: large enough for BLAKE3's widest SIMD (16 chunks at a
+/// time), small enough to stay in the core's cache while it is hashed.
+const READ_LEN: usize = 512 * 1024;
+
+/// The BLAKE3 digest of the first `len` bytes of `file` (its size when opened), hashed
+/// by `threads` threads (the calling one among them). Fails if the file is shorter
+/// than `len` when read, or has changed size by the end (a file being written is not
+/// the file to vouch for); stops with `Interrupted` when `control` is cancelled.
+pub(crate) fn hash_blake3(
+    file: &File,
+    len: u64,
+    threads: usize,
+    control: &Control,
+) -> io::Result<Digest> {
+    if len <= MIN_SUBTREE_LEN {
+        // One subtree: the plain hasher, no merge (a single chunk has no parent).
+        let mut hasher = blake3::Hasher::new();
+        read_into(file, 0, len, &mut hasher, &mut vec![0; READ_LEN], control)?;
+        return Ok(Digest::new(hasher.finalize().as_bytes()));
+    }
+    let threads = threads.max(1);
+    let max_subtree = MIN_SUBTREE_LEN.max(len / (threads as u64 * SUBTREES_PER_THREAD));
+    let mut subtrees = Vec::new();
+    let root = Node::plan(0, len, max_subtree, &mut subtrees);
+
+    let values: Vec<Mutex<Option<ChainingValue>>> =
+        subtrees.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let work = || -> io::Result<()> {
+        let mut buffer = vec![0u8; READ_LEN];
+        loop {
+            let index = next.fetch_add(1, Ordering::Relaxed);
+            let Some(&(offset, length)) = subtrees.get(index) else {
+                return Ok(());
+            };
+            let mut hasher = blake3::Hasher::new();
+            hasher.set_input_offset(offset);
+            if let Err(error) = read_into(file, offset, length, &mut hasher, &mut buffer, control) {
+                // The others stop at their next subtree.
+                next.store(subtrees.len(), Ordering::Relaxed);
+                return Err(error);
+            }
+            *values[index].lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(hasher.finalize_non_root());
+        }
+    };
+    thread::scope(|scope| {
+        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+        let mine = work();
+        let theirs = helpers
+            .into_iter()
+            .map(|helper| helper.join().expect("hashing helper panicked"));
+        // The first error in thread order; all threads have stopped by now.
+        std::iter::once(mine)
+            .chain(theirs)
+            .collect::<io::Result<()>>()
+    })?;
+    if file.metadata()?.len() != len {
+        return Err(io::Error::other("the file changed size while it was read"));
+    }
+    let values: Vec<ChainingValue> = values
+        .into_iter()
+        .map(|value| {
+            value
+                .into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .expect("every subtree was hashed")
+        })
+        .collect();
+    Ok(Digest::new(root.root_hash(&values).as_bytes()))
+}
+
+/// Feeds `len` bytes of `file` from `offset` to `hasher` through `buffer`, counting
+/// them into the progress.
+fn read_into(
+    file: &File,
+    offset: u64,
+    len: u64,
+    hasher: &mut blake3::Hasher,
+    buffer: &mut [u8],
+    control: &Control,
+) -> io::Result<()> {
+    let mut done = 0u64;
+    while done < len {
+        if control.is_cancelled() {
+            return Err(io::Error::new(io::ErrorKind::Interrupted, "cancelled"));
+        }
+        let want = buffer.len().min((len - done) as usize);
+        let read = match file.read_at(&mut buffer[..want], offset + done) {
+            Ok(0) => return Err(io::Error::other("the file shrank while it was read")),
+            Ok(read) => read,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        hasher.update(&buffer[..read]);
+        control.bytes_done.fetch_add(read as u64, Ordering::Relaxed);
+        done += read as u64;
+    }
+    Ok(())
+}
+
+/// BLAKE3's tree over the file, down to the subtrees the threads hash.
+enum Node {
+    /// Subtree number `n` in file order.
+    Subtree(usize),
+    Parent(Box<Node>, Box<Node>),
+}
+
+impl Node {
+    /// The tree over `len` bytes from `offset`, split where BLAKE3 splits until no
+    /// part is longer than `max_subtree`; the parts are appended to `subtrees` as
+    /// (offset, length), in file order.
+    fn plan(offset: u64, len: u64, max_subtree: u64, subtrees: &mut Vec<(u64, u64)>) -> Node {
+        if len <= max_subtree {
+            subtrees.push((offset, len));
+            return Node::Subtree(subtrees.len() - 1);
+        }
+        let left = left_subtree_len(len);
+        Node::Parent(
+            Box::new(Node::plan(offset, left, max_subtree, subtrees)),
+            Box::new(Node::plan(offset + left, len - left, max_subtree, subtrees)),
+        )
+    }
+
+    /// This subtree's chaining value, from its parts'.
+    fn chaining_value(&self, values: &[ChainingValue]) -> ChainingValue {
+        match self {
+            Node::Subtree(index) => values[*index],
+            Node::Parent(left, right) => merge_subtrees_non_root(
+                &left.chaining_value(values),
+                &right.chaining_value(values),
+                Mode::Hash,
+            ),
+        }
+    }
+
+    /// The hash of the whole input, this node being its root (a parent: the input is
+    /// longer than one part).
+    fn root_hash(&self, values: &[ChainingValue]) -> blake3::Hash {
+        match self {
+            Node::Parent(left, right) => merge_subtrees_root(
+                &left.chaining_value(values),
+                &right.chaining_value(values),
+                Mode::Hash,
+            ),
+            Node::Subtree(_) => unreachable!("inputs of one part are hashed whole"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `len` bytes of varied content in a temporary file.
+    fn file_of(len: usize) -> (File, Vec<u8>) {
+        let contents: Vec<u8> = (0..len).map(|i| (i * 7 + i / 1031) as u8).collect();
+        let path = std::env::temp_dir().join(format!("checksig-tree-{}-{len}", std::process::id()));
+        std::fs::write(&path, &contents).unwrap();
+        let file = File::open(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        (file, contents)
+    }
+
+    #[test]
+    fn subtrees_merge_to_the_hash_of_the_whole() {
+        let mib = 1024 * 1024;
+        let lengths = [
+            0,
+            1,
+            1024,
+            1025,
+            4 * mib,
+            4 * mib + 1,
+            8 * mib,
+            8 * mib + 1024,
+            9 * mib + 777,
+            33 * mib + 3,
+            64 * mib,
+        ];
+        for len in lengths {
+            let (file, contents) = file_of(len);
+            let expected = blake3::hash(&contents);
+            for threads in [1, 2, 3, 8] {
+                let control = Control::default();
+                let digest = hash_blake3(&file, len as u64, threads, &control).unwrap();
+                assert_eq!(digest.as_bytes(), expected.as_bytes(), "{len} {threads}");
+                assert_eq!(control.progress().bytes_done, len as u64, "{len} {threads}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_file_shorter_than_its_size_fails() {
+        let (file, _) = file_of(5 * 1024 * 1024);
+        let result = hash_blake3(&file, 9 * 1024 * 1024, 2, &Control::default());
+        assert!(result.unwrap_err().to_string().contains("shrank"));
+    }
+
+    #[test]
+    fn a_cancelled_hash_stops() {
+        let (file, _) = file_of(16 * 1024 * 1024);
+        let control = Control::default();
+        control.cancel();
+        let result = hash_blake3(&file, 16 * 1024 * 1024, 2, &control);
+        assert_eq!(result.unwrap_err().kind(), io::ErrorKind::Interrupted);
+    }
+}
