@@ -24,17 +24,21 @@ command -v cargo >/dev/null || { echo "cargo not found: install Rust (https://ru
 if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
     rustup component add rustfmt clippy
 fi
-for tool in valgrind gcc sha1sum; do
-    if ! command -v "$tool" >/dev/null; then
-        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-            apt-get update -qq && apt-get install -y -qq valgrind gcc coreutils >/dev/null
-        else
-            echo "$tool is required (apt-get install valgrind gcc coreutils)" >&2
-            exit 1
-        fi
-    fi
+# The oracles and tools the tests run: valgrind, gcc, GNU coreutils (sha1sum ...
+# sha512sum, md5sum, b2sum, cksum) and b3sum, each from its Debian package.
+missing=()
+for tool in valgrind:valgrind gcc:gcc sha1sum:coreutils b2sum:coreutils cksum:coreutils b3sum:b3sum; do
+    command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
 done
-cargo --version; python3 --version; valgrind --version
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
+    else
+        echo "required: ${missing[*]} (apt-get install ${missing[*]})" >&2
+        exit 1
+    fi
+fi
+cargo --version; python3 --version; valgrind --version; b3sum --version
 
 step "cargo fmt --check"
 cargo fmt --check

@@ -198,7 +198,14 @@ static void test_tables(void) {
     EXPECT(checksig_algorithm_from_name("SHA-512") == CHECKSIG_ALGORITHM_SHA512);
     EXPECT(checksig_algorithm_from_name("md4") == CHECKSIG_ALGORITHM_AUTO);
     EXPECT(checksig_algorithm_from_name(NULL) == CHECKSIG_ALGORITHM_AUTO);
+    EXPECT(checksig_algorithm_from_name("MD5") == CHECKSIG_ALGORITHM_MD5);
+    EXPECT(checksig_algorithm_from_name("BLAKE2b-256") == CHECKSIG_ALGORITHM_BLAKE2B);
+    EXPECT(strcmp(checksig_algorithm_name(CHECKSIG_ALGORITHM_BLAKE3), "blake3") == 0);
+    EXPECT(checksig_algorithm_name(CHECKSIG_ALGORITHM_BLAKE3 + 1) == NULL);
     EXPECT(checksig_algorithm_hex_len(CHECKSIG_ALGORITHM_SHA1) == 40);
+    EXPECT(checksig_algorithm_hex_len(CHECKSIG_ALGORITHM_SHA384) == 96);
+    EXPECT(checksig_algorithm_hex_len(CHECKSIG_ALGORITHM_BLAKE2B) == 128);
+    EXPECT(strcmp(checksig_algorithm_default_manifest(CHECKSIG_ALGORITHM_BLAKE3), "b3sums.txt") == 0);
     EXPECT(strcmp(checksig_algorithm_default_manifest(CHECKSIG_ALGORITHM_AUTO), "sha1sum.txt") == 0);
     EXPECT(checksig_hex_capacity() == CHECKSIG_HEX_CAPACITY);
     char *shown = checksig_display_name("a\nb\\c", 5);
@@ -237,6 +244,36 @@ static void test_create(const char *dir) {
     EXPECT(checksig_get_counts(check, &counts));
     EXPECT(counts.entries == 11 && counts.matched == 11); /* 10 logs and sha1sum.txt */
     checksig_job_free(check);
+
+    /* BLAKE2b-256 in tagged lines, as `b2sum -l 256 --tag` writes them; checked with
+     * the algorithm named by the manifest's tags alone. */
+    options.algorithm = CHECKSIG_ALGORITHM_BLAKE2B;
+    options.blake2b_bits = 256;
+    options.tag = true;
+    options.manifest = "created.b2";
+    message = checksig_create(dir, &options);
+    EXPECT(message == NULL);
+    checksig_free(message);
+    checksig_options plain;
+    memset(&plain, 0, sizeof plain);
+    plain.manifest = "created.b2";
+    check = checksig_start(dir, &plain);
+    EXPECT(checksig_wait(check, -1));
+    EXPECT(checksig_get_status(check) == CHECKSIG_OK);
+    EXPECT(checksig_get_counts(check, &counts));
+    EXPECT(counts.entries == 12 && counts.matched == 12); /* and created.sha256 */
+    checksig_job_free(check);
+
+    options.blake2b_bits = 12; /* not a multiple of 8 */
+    message = checksig_create(dir, &options);
+    EXPECT(message != NULL && strstr(message, "multiple of 8") != NULL);
+    checksig_free(message);
+    options.blake2b_bits = 0;
+    options.tag = false;
+    /* Leave the directory as it was: the program runs twice (plain, then valgrind). */
+    char b2_path[4096];
+    snprintf(b2_path, sizeof b2_path, "%s/created.b2", dir);
+    EXPECT(remove(b2_path) == 0);
 
     options.algorithm = 99;
     message = checksig_create(dir, &options);
