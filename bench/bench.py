@@ -15,7 +15,8 @@ the peers. Two modes:
          the best of them.
 
 Peers:
-  sha1sum -c        GNU coreutils, single-threaded
+  sha1sum -c        GNU coreutils, single-threaded (md5sum, sha256sum, sha384sum, b2sum for
+                    the sets of those algorithms; b3sum, multi-threaded, for BLAKE3)
   hashlib loop      hashlib.file_digest over the manifest (what a Python user writes first)
   hashlib threads   the same on a concurrent.futures thread pool (the best a Python user writes)
   checksig          checksig.check_signatures through the installed Python module
@@ -48,9 +49,9 @@ GIB = 1024 * MIB
 
 HASHLIB_LOOP = r"""
 import hashlib, os, sys
-root, algorithm = sys.argv[1], sys.argv[2]
+root, algorithm, manifest = sys.argv[1], sys.argv[2], sys.argv[3]
 bad = 0
-with open(os.path.join(root, algorithm + "sum.txt"), "rb") as manifest:
+with open(os.path.join(root, manifest), "rb") as manifest:
     for line in manifest:
         expected, name = line.rstrip(b"\n").split(b"  ", 1)
         with open(os.path.join(os.fsencode(root), name), "rb") as f:
@@ -61,12 +62,12 @@ sys.exit(1 if bad else 0)
 
 HASHLIB_THREADS = r"""
 import concurrent.futures, hashlib, os, sys
-root, algorithm = os.fsencode(sys.argv[1]), sys.argv[2]
+root, algorithm, manifest = os.fsencode(sys.argv[1]), sys.argv[2], sys.argv[3]
 def check(line):
     expected, name = line.rstrip(b"\n").split(b"  ", 1)
     with open(os.path.join(root, name), "rb") as f:
         return hashlib.file_digest(f, algorithm).hexdigest().encode() == expected
-with open(os.path.join(root, algorithm.encode() + b"sum.txt"), "rb") as manifest:
+with open(os.path.join(root, os.fsencode(manifest)), "rb") as manifest:
     lines = manifest.readlines()
 with concurrent.futures.ThreadPoolExecutor(os.cpu_count()) as pool:
     ok = all(pool.map(check, lines, chunksize=64))
@@ -99,12 +100,42 @@ def write_file(path: Path, size: int, seed: int) -> None:
             remaining -= len(chunk)
 
 
+#: The tool that writes and checks each algorithm's manifests, and their usual name.
+TOOLS: Dict[str, Tuple[str, str]] = {
+    "sha1": ("sha1sum", "sha1sum.txt"),
+    "sha256": ("sha256sum", "sha256sum.txt"),
+    "md5": ("md5sum", "md5sum.txt"),
+    "sha384": ("sha384sum", "sha384sum.txt"),
+    "blake2b": ("b2sum", "b2sums.txt"),
+    "blake3": ("b3sum", "b3sums.txt"),
+}
+
+#: Sets of another set's files, hard-linked, with a manifest of another algorithm:
+#: key -> (the set, the algorithm).
+ALGORITHM_SETS: Dict[str, Tuple[str, str]] = {
+    "a256": ("a", "sha256"),
+    "c256": ("c", "sha256"),
+    "a-md5": ("a", "md5"),
+    "a-sha384": ("a", "sha384"),
+    "a-b2": ("a", "blake2b"),
+    "a-b3": ("a", "blake3"),
+    "b-b3": ("b", "blake3"),
+    "c-md5": ("c", "md5"),
+    "c-b3": ("c", "blake3"),
+}
+
+
+def algorithm_of(key: str) -> str:
+    return ALGORITHM_SETS[key][1] if key in ALGORITHM_SETS else "sha1"
+
+
 def make_manifest(root: Path, names: List[str], algorithm: str = "sha1") -> None:
-    """Writes <algorithm>sum.txt with GNU <algorithm>sum, in the given order."""
-    with open(root / f"{algorithm}sum.txt", "wb") as manifest:
+    """Writes the algorithm's usual manifest with its tool, in the given order."""
+    tool, manifest_name = TOOLS[algorithm]
+    with open(root / manifest_name, "wb") as manifest:
         for start in range(0, len(names), 2000):
             subprocess.run(
-                [f"{algorithm}sum", "--", *names[start : start + 2000]],
+                [tool, "--", *names[start : start + 2000]],
                 cwd=root,
                 stdout=manifest,
                 check=True,
@@ -126,14 +157,15 @@ def make_small_files(root: Path, prefix: str, count: int, size: int) -> List[str
 
 
 def build_set(key: str, root: Path, cache: Path) -> None:
-    if key.endswith("256"):
-        # The same files as the SHA-1 set, hard-linked, with a SHA-256 manifest.
-        source = dataset(cache, key[:-3])
+    if key in ALGORITHM_SETS:
+        # The same files as the SHA-1 set, hard-linked, with another manifest.
+        source_key, algorithm = ALGORITHM_SETS[key]
+        source = dataset(cache, source_key)
         shutil.copytree(source, root, copy_function=os.link,
                         ignore=shutil.ignore_patterns("sha1sum.txt"))
         names = [line.split(b"  ", 1)[1].rstrip(b"\n").decode()
                  for line in (source / "sha1sum.txt").read_bytes().splitlines(keepends=True)]
-        make_manifest(root, names, "sha256")
+        make_manifest(root, names, algorithm)
         return
     root.mkdir(parents=True)
     if key == "a":
@@ -175,6 +207,13 @@ SETS: Dict[str, str] = {
     "e1": "(e) baseline: 1 empty file",
     "a256": "(a) 2 x 512 MiB, SHA-256",
     "c256": "(c) 50,000 x 4 KiB, SHA-256",
+    "a-md5": "(a) 2 x 512 MiB, MD5",
+    "a-sha384": "(a) 2 x 512 MiB, SHA-384",
+    "a-b2": "(a) 2 x 512 MiB, BLAKE2b",
+    "a-b3": "(a) 2 x 512 MiB, BLAKE3",
+    "b-b3": "(b) 1 x 1 GiB, BLAKE3",
+    "c-md5": "(c) 50,000 x 4 KiB, MD5",
+    "c-b3": "(c) 50,000 x 4 KiB, BLAKE3",
     "create": "(c) create a manifest of 50,000 x 4 KiB",
     "x300k": "(f) 300,000 listed files, all missing",
     "x2m": "(f) 2,000,000 listed files, all missing",
@@ -188,9 +227,8 @@ MISSING: Dict[str, int] = {"x300k": 300_000, "x2m": 2_000_000}
 def dataset(cache: Path, key: str) -> Path:
     if key == "create":
         return dataset(cache, "c")
-    algorithm = "sha256" if key.endswith("256") else "sha1"
     root = cache / f"set-{key}"
-    if not (root / f"{algorithm}sum.txt").exists():
+    if not (root / TOOLS[algorithm_of(key)][1]).exists():
         shutil.rmtree(root, ignore_errors=True)
         print(f"creating {SETS[key]} in {root} ...", file=sys.stderr, flush=True)
         build_set(key, root, cache)
@@ -265,7 +303,7 @@ def evict(root: Path) -> None:
 
 
 #: Cold rows are taken for these sets (evicting a million files per run is too slow).
-COLD_SETS = ("a", "c", "d", "a256", "c256")
+COLD_SETS = ("a", "c", "d", "a256", "c256", "b-b3")
 
 #: Thread counts tried for the storage's limit.
 LIMIT_THREADS = (1, 2, 8, 32, 64, 128)
@@ -290,8 +328,9 @@ def fmt_mib(n: float) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sets", default="a,b,c,d,e,a256,c256,create,x300k,x2m",
-                        help="comma-separated data sets (a,b,c,d,e,a256,c256,create,x300k,x2m)")
+    parser.add_argument("--sets", default="a,b,c,d,e,a256,c256,create,x300k,x2m,"
+                        "a-md5,a-sha384,a-b2,a-b3,b-b3,c-md5,c-b3",
+                        help="comma-separated data sets (default: all): " + ", ".join(SETS))
     parser.add_argument("--runs", type=int, default=5, help="interleaved runs per tool (median)")
     parser.add_argument("--cache", default=os.environ.get("CHECKSIG_BENCH_DIR",
                                                           str(Path.home() / ".cache" / "checksig-bench")))
@@ -318,7 +357,8 @@ def main() -> int:
                 "sha1sum": lambda root: ["sh", "-c", f"sha1sum s*/f* > '{created}'"],
                 "checksig": lambda root: [py, "-c", CHECKSIG_CREATE, str(root), created],
             }
-        algorithm = "sha256" if key.endswith("256") else "sha1"
+        algorithm = algorithm_of(key)
+        tool, manifest = TOOLS[algorithm]
         if key in MISSING:
             # What users type, every failure printed (sha1sum -c prints them with
             # --quiet too), and the library call holding every failure in its report.
@@ -327,21 +367,24 @@ def main() -> int:
                 "checksig": lambda root: [py, "-c", CHECKSIG, str(root), algorithm],
                 "checksig-cli": lambda root: [py, "-m", "checksig", str(root / "sha1sum.txt")],
             }
-        return {
-            "sha1sum": lambda root: [f"{algorithm}sum", "-c", "--quiet",
-                                     str(root / f"{algorithm}sum.txt")],
-            "hashlib-loop": lambda root: [py, "-c", HASHLIB_LOOP, str(root), algorithm],
-            "hashlib-threads": lambda root: [py, "-c", HASHLIB_THREADS, str(root), algorithm],
+        tools = {
+            "sha1sum": lambda root: [tool, "-c", "--quiet", str(root / manifest)],
+            "hashlib-loop": lambda root: [py, "-c", HASHLIB_LOOP, str(root), algorithm, manifest],
+            "hashlib-threads": lambda root: [py, "-c", HASHLIB_THREADS, str(root), algorithm,
+                                             manifest],
             "checksig": lambda root: [py, "-c", CHECKSIG, str(root), algorithm],
-            "checksig-cli": lambda root: [py, "-m", "checksig", str(root / f"{algorithm}sum.txt")],
+            "checksig-cli": lambda root: [py, "-m", "checksig", str(root / manifest)],
         }
+        if algorithm not in hashlib.algorithms_available:
+            del tools["hashlib-loop"], tools["hashlib-threads"]
+        return tools
     cores = os.cpu_count() or 1
 
     print(f"machine: {platform.machine()}, {cores} cores, {platform.system()} {platform.release()}, "
           f"Python {platform.python_version()}")
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
     print()
-    print("| data set | tool | median s | min-max s | peak RSS MiB | vs GNU | vs hashlib loop "
+    print("| data set | tool | median s | min-max s | peak RSS MiB | vs GNU (b3sum) | vs hashlib loop "
           "| vs best Python | vs storage limit |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     notes: List[str] = []
@@ -360,7 +403,7 @@ def main() -> int:
         times: Dict[str, List[float]] = {t: [] for t in chosen}
         rss: Dict[str, int] = {t: 0 for t in chosen}
         limits: Dict[int, List[float]] = {n: [] for n in LIMIT_THREADS}
-        manifest = next(root.glob("sha*sum.txt"), None)
+        manifest = root / TOOLS[algorithm_of(key)][1]
         for _ in range(args.runs):
             for tool in chosen:
                 prepare()
@@ -379,8 +422,8 @@ def main() -> int:
         name = f"{SETS[key]}, {mode}"
         for tool in chosen:
             ratio = lambda peer: f"{median[tool] / peer:.2f}" if peer else "-"
-            label = tool if tool != "sha1sum" else ("sha256sum -c" if key.endswith("256") else
-                                                    "sha1sum */*" if key == "create" else "sha1sum -c")
+            label = tool if tool != "sha1sum" else ("sha1sum */*" if key == "create" else
+                                                    f"{TOOLS[algorithm_of(key)][0]} -c")
             print(f"| {name} | {label} | {median[tool]:.3f} | {min(times[tool]):.3f}-{max(times[tool]):.3f} "
                   f"| {fmt_mib(rss[tool])} | {ratio(median.get('sha1sum'))} | {ratio(median.get('hashlib-loop'))} "
                   f"| {ratio(best_python)} | {ratio(limit)} |")

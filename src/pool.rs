@@ -55,8 +55,10 @@ use crate::text::os_reason;
 const REPLACED: &str = "replaced since the tree was listed";
 
 /// Size of each thread's read buffer: large enough that per-read overhead vanishes on
-/// big files, small enough to stay in L2 while it is hashed.
-const READ_BUFFER_LEN: usize = 256 * 1024;
+/// big files, small enough to stay in the core's cache between the kernel's copy into
+/// it and the hash reading it (measured, 2 x 512 MiB in the page cache, SHA-1: 64 and
+/// 128 KiB 0.34 s, 256 KiB 0.39 s).
+const READ_BUFFER_LEN: usize = 128 * 1024;
 
 /// Files at least this large are not hashed by the thread that opened them but put on
 /// the heap of large files (see the module's doc). Small enough that a batch of small
