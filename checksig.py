@@ -1,4 +1,5 @@
-"""Verify a directory against its ``sha1sum.txt`` manifest.
+"""Verify a directory against its checksum manifest (``sha1sum.txt``, ``SHA256SUMS``,
+``MD5SUMS``, ``b2sums.txt``, ``b3sums.txt``, ``cksum`` output...).
 
 A thin ctypes wrapper over the Rust library ``_checksig`` (see ``include/checksig.h``):
 every listed file is hashed in parallel and compared; the library does all the work

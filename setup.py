@@ -66,7 +66,8 @@ class build_ext_needing_cargo(build_ext):  # type: ignore[misc]
 setup(
     name="checksig",
     version=cargo_version(),
-    description="Verify a directory against its sha1sum.txt manifest, in parallel "
+    description="Verify a directory against its checksum manifest (sha1sum, sha256sum, "
+    "md5sum, b2sum, b3sum, cksum), in parallel "
     "(Rust engine, ctypes wrapper, CLI)",
     long_description=long_description(),
     long_description_content_type="text/markdown",
