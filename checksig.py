@@ -432,7 +432,8 @@ class Failure(NamedTuple):
         reason: ``"mismatch"``, ``"no such file"``, ``"not a regular file"``,
             ``"outside the root directory"`` or ``"read error"``.
         detail: the OS's reason for a read error (e.g. ``"Permission denied"``), else "".
-        expected: the digest the manifest lists, lowercase hex (40, 64 or 128 digits).
+        expected: the digest the manifest lists, lowercase hex (32 to 128 digits, as
+            the entry's algorithm has it).
         actual: the digest computed (mismatch only), else None.
     """
 

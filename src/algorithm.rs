@@ -12,7 +12,7 @@
 //! MD5 and SHA-1 still catch corruption (bit rot, truncated downloads) as well as any,
 //! but no longer deliberate tampering. The SHA-2 family comes from RustCrypto, which
 //! uses the CPU's SHA instructions where present; BLAKE3 from the official crate
-//! (SIMD, and the tree that lets one file be hashed on several cores: [`crate::pool`]).
+//! (SIMD, and the tree that lets one file be hashed on several cores: `crate::tree`).
 
 use std::ffi::CStr;
 use std::fmt;

@@ -42,7 +42,8 @@ pub struct CreateOptions {
     /// `b2sums.txt`, `b3sums.txt`...).
     pub manifest: Option<PathBuf>,
     /// Write BSD-style tagged lines (`SHA256 (name) = hex`), as `sha256sum --tag` and
-    /// `cksum` write them, instead of GNU's default `hex  name`.
+    /// `cksum` write them, instead of GNU's default `hex  name`. Not for BLAKE3, which
+    /// no tool writes tagged.
     pub tag: bool,
     /// Cores to use; `None` for every available one (see `Options::jobs`).
     pub jobs: Option<NonZeroUsize>,
@@ -87,6 +88,13 @@ pub fn create_with(
     options: &CreateOptions,
     control: &Control,
 ) -> Result<Created, Error> {
+    if options.tag && options.algorithm == Algorithm::Blake3 {
+        // No tool writes or reads BLAKE3 tags (`b3sum` knows only `hex  name`, `cksum`
+        // no BLAKE3): a manifest that only checksig reads is no manifest to publish.
+        return Err(Error::InvalidArgument(
+            "BLAKE3 has no tagged form: b3sum writes and reads `hex  name` lines".into(),
+        ));
+    }
     let root_bytes = root.as_os_str().as_bytes();
     let root_dir = RootDir::open(root).map_err(|error| Error::Root {
         root: root_bytes.to_vec(),

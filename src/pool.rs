@@ -13,7 +13,9 @@
 //!   heap and hashed largest first by whichever thread is free, so that a big file is
 //!   not left to run alone at the end, and two big files in one batch are still read
 //!   at once. When no small file is left to start and a core is free, a large file is
-//!   hashed by two threads taking turns ([`hash_alternating`]).
+//!   hashed by more than one thread: two taking turns ([`hash_alternating`]), or, for
+//!   BLAKE3, its share of the cores, each hashing its own subtrees ([`crate::tree`]).
+//!   Large files are read with the kernel asked to read ahead ([`ReadAhead`]).
 //!
 //! Why many threads, more than cores: on storage that is not in the page cache, a
 //! thread waiting for its read sleeps in the kernel, not on a core, and SSDs and NVMe
@@ -47,7 +49,7 @@ use crossbeam_channel::{bounded, Receiver, Sender, TryRecvError};
 
 use crate::algorithm::{Algorithm, Digests, Hashers};
 use crate::control::Control;
-use crate::os::{FileStat, OpenError, RootDir};
+use crate::os::{FileStat, OpenError, ReadAhead, RootDir};
 use crate::report::Reason;
 use crate::text::os_reason;
 
@@ -65,9 +67,9 @@ const READ_BUFFER_LEN: usize = 128 * 1024;
 /// files is at most a fraction of a second of hashing, however it falls.
 pub(crate) const DEFER_MIN_LEN: u64 = 1024 * 1024;
 
-/// Files at least this large are hashed by two threads taking turns when a core would
-/// otherwise idle (see [`hash_alternating`]); below it, starting a thread costs more
-/// than the overlap gains.
+/// Files at least this large are hashed by more than one thread when a core would
+/// otherwise idle (see [`Shared::hash`]); below it, starting a thread costs more than
+/// the overlap gains.
 const ALTERNATE_MIN_LEN: u64 = 32 * 1024 * 1024;
 
 /// The chunk each of the two threads reads and hashes per turn: large enough that
@@ -114,8 +116,8 @@ pub(crate) trait FileNames: Sync {
 /// One run of the pool over a list of files: where, how, and who watches.
 pub(crate) struct Run<'a> {
     pub root: &'a RootDir,
-    /// Cores to use; `None` for every available one. `Some` also turns off lending a
-    /// second thread to one large file (1 is for a spinning disk: one reader).
+    /// Cores to use; `None` for every available one. `Some` also turns off lending more
+    /// threads to one large file (1 is for a spinning disk: one reader).
     pub jobs: Option<NonZeroUsize>,
     /// Files read at once; `None` for the default: `DEFAULT_READERS`, or `jobs` when
     /// the caller chose that.
@@ -251,7 +253,7 @@ struct Shared<'r, F> {
     large_added: Condvar,
     /// Readers still claiming batches: they may yet add large files.
     claiming: AtomicUsize,
-    /// Cores of the machine: a large file gets a second thread while fewer large files
+    /// Cores of the machine: a large file gets more threads while fewer large files
     /// than cores are being hashed and no batch is left to claim.
     cores: usize,
     /// Large files (at least `DEFER_MIN_LEN`) being hashed now, by any path.
@@ -396,12 +398,13 @@ impl<F: FileNames> Shared<'_, F> {
         }
         let hashed = if len >= ALTERNATE_MIN_LEN && self.may_borrow_core(claiming) {
             if algorithms == [Algorithm::Blake3] {
-                // Every core not hashing another large file (this one counts itself).
-                let others = self.hashing_large.load(Ordering::Acquire).saturating_sub(1);
-                let threads = self.cores.saturating_sub(others).max(2);
+                // Its share of the cores among the large files being hashed (this one
+                // counts itself).
+                let large = self.hashing_large.load(Ordering::Acquire).max(1);
+                let threads = (self.cores / large).max(2);
                 crate::tree::hash_blake3(&opened, len, threads, control).map(Digests::One)
             } else {
-                hash_alternating(&opened, algorithms, control)
+                hash_alternating(&opened, len, algorithms, control)
             }
         } else {
             hash_contents(opened, len, algorithms, buffer, control)
@@ -421,6 +424,11 @@ impl<F: FileNames> Shared<'_, F> {
     /// reader of a one-file manifest is), and fewer large files than cores are being
     /// hashed (this one included).
     fn may_borrow_core(&self, claiming: bool) -> bool {
+        if claiming && self.count > 1 {
+            // A reader reading in list order (one reader, a spinning disk's or the
+            // open-file limit's choice) keeps to one read at a time.
+            return false;
+        }
         let others_claiming = self
             .claiming
             .load(Ordering::Acquire)
@@ -444,6 +452,7 @@ impl<F: FileNames> Shared<'_, F> {
 /// thread (the hashing core then reads every chunk out of the other core's cache).
 fn hash_alternating(
     file: &File,
+    len: u64,
     algorithms: &[Algorithm],
     control: &Control,
 ) -> io::Result<Digests> {
@@ -453,8 +462,9 @@ fn hash_alternating(
         .send(Algorithm::hashers(algorithms))
         .expect("the receiver is alive");
     thread::scope(|scope| {
-        let helper = scope.spawn(move || take_turns(file, 1, &helper_turns, &to_worker, control));
-        let mine = take_turns(file, 0, &worker_turns, &to_helper, control);
+        let helper =
+            scope.spawn(move || take_turns(file, len, 1, &helper_turns, &to_worker, control));
+        let mine = take_turns(file, len, 0, &worker_turns, &to_helper, control);
         // Whichever side stops first drops its sender, which stops the other.
         drop(to_helper);
         drop(worker_turns);
@@ -471,9 +481,11 @@ fn hash_alternating(
 /// each with the state received from the other side. `Ok(None)` when the other side
 /// finished (or failed) first; the side that reads a short chunk (the end of the file)
 /// returns the digest. Errors are reported by the side holding the state, so in file
-/// order.
+/// order. The first side keeps the kernel reading ahead of both (`len`: the file's
+/// size when opened).
 fn take_turns(
     file: &File,
+    len: u64,
     first: u64,
     turns: &Receiver<Hashers>,
     next: &Sender<Hashers>,
@@ -481,7 +493,11 @@ fn take_turns(
 ) -> io::Result<Option<Digests>> {
     let mut buffer = vec![0u8; ALTERNATE_CHUNK_LEN];
     let mut offset = first * ALTERNATE_CHUNK_LEN as u64;
+    let mut ahead = (first == 0).then(|| ReadAhead::new(file, 0, len));
     loop {
+        if let Some(ahead) = &mut ahead {
+            ahead.at(offset);
+        }
         let filled = read_chunk(file, &mut buffer, offset);
         let Some(mut hasher) = wait_for_turn(turns) else {
             return Ok(None);
@@ -547,7 +563,7 @@ fn cancelled() -> io::Error {
 /// that would only return 0 is skipped: one system call less per small file, where
 /// system calls are most of the cost. A file that grew is still read to its new end.
 fn hash_contents(
-    mut file: File,
+    file: File,
     len: u64,
     algorithms: &[Algorithm],
     buffer: &mut [u8],
@@ -555,11 +571,15 @@ fn hash_contents(
 ) -> io::Result<Digests> {
     let mut hasher = Algorithm::hashers(algorithms);
     let mut total = 0u64;
+    let mut ahead = (len >= DEFER_MIN_LEN).then(|| ReadAhead::new(&file, 0, len));
     loop {
         if control.is_cancelled() {
             return Err(cancelled());
         }
-        let read = match file.read(buffer) {
+        if let Some(ahead) = &mut ahead {
+            ahead.at(total);
+        }
+        let read = match (&file).read(buffer) {
             Ok(0) => break,
             Ok(read) => read,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
@@ -614,7 +634,8 @@ mod tests {
             let opened = File::open(&file.0).unwrap();
             for algorithm in Algorithm::ALL {
                 let control = Control::default();
-                let digests = hash_alternating(&opened, &[algorithm], &control).unwrap();
+                let digests =
+                    hash_alternating(&opened, len as u64, &[algorithm], &control).unwrap();
                 let mut expected = algorithm.hasher();
                 expected.update(&contents);
                 assert_eq!(
@@ -627,7 +648,7 @@ mod tests {
             // Two algorithms at once, from one read of the file.
             let both = [Algorithm::Md5, Algorithm::Sha256];
             let control = Control::default();
-            let digests = hash_alternating(&opened, &both, &control).unwrap();
+            let digests = hash_alternating(&opened, len as u64, &both, &control).unwrap();
             for (algorithm, digest) in both.iter().zip(digests.as_slice()) {
                 let mut expected = algorithm.hasher();
                 expected.update(&contents);
@@ -641,7 +662,9 @@ mod tests {
         let (file, _) = TempFile::new(3 * ALTERNATE_CHUNK_LEN);
         let control = Control::default();
         control.cancel();
-        let result = hash_alternating(&File::open(&file.0).unwrap(), &[Algorithm::Sha1], &control);
+        let opened = File::open(&file.0).unwrap();
+        let len = 3 * ALTERNATE_CHUNK_LEN as u64;
+        let result = hash_alternating(&opened, len, &[Algorithm::Sha1], &control);
         assert_eq!(result.unwrap_err().kind(), io::ErrorKind::Interrupted);
     }
 }

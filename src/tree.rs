@@ -28,6 +28,7 @@ use blake3::hazmat::{
 
 use crate::algorithm::Digest;
 use crate::control::Control;
+use crate::os::ReadAhead;
 
 /// The smallest subtree a thread claims: large enough that claiming and merging cost
 /// nothing next to hashing it.
@@ -123,10 +124,12 @@ fn read_into(
     control: &Control,
 ) -> io::Result<()> {
     let mut done = 0u64;
+    let mut ahead = ReadAhead::new(file, offset, offset + len);
     while done < len {
         if control.is_cancelled() {
             return Err(io::Error::new(io::ErrorKind::Interrupted, "cancelled"));
         }
+        ahead.at(offset + done);
         let want = buffer.len().min((len - done) as usize);
         let read = match file.read_at(&mut buffer[..want], offset + done) {
             Ok(0) => return Err(io::Error::other("the file shrank while it was read")),

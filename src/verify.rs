@@ -136,7 +136,7 @@ pub fn check_each(
     .map_err(|error| opened.error(error))?;
     let (root_dir, manifest_path) = (opened.root, opened.path);
 
-    let plan = Plan::new(&manifest.entries);
+    let plan = Plan::new(&manifest);
     let files = PlanFiles {
         plan: &plan,
         entries: &manifest.entries,
@@ -416,7 +416,8 @@ impl Plan {
     /// entry instead of a map's 40. The hasher is std's randomly keyed SipHash, so a
     /// hostile manifest cannot aim for collisions; equal hashes are still confirmed by
     /// comparing the names.
-    fn new(entries: &[Entry]) -> Plan {
+    fn new(manifest: &Manifest) -> Plan {
+        let entries = &manifest.entries;
         let hasher = RandomState::new();
         let mut keyed: Vec<(u64, u32)> = entries
             .iter()
@@ -464,7 +465,7 @@ impl Plan {
                 first[representative as usize]
             };
         }
-        let algorithms = FileAlgorithms::new(entries, &first, files.len());
+        let algorithms = FileAlgorithms::new(manifest, &first, files.len());
         Plan {
             entry_file: first,
             files,
@@ -490,10 +491,11 @@ enum FileAlgorithms {
 }
 
 impl FileAlgorithms {
-    /// For `files` files, entry `i` naming file `entry_file[i]` (or `OUTSIDE`).
-    fn new(entries: &[Entry], entry_file: &[u32], files: usize) -> FileAlgorithms {
-        let first = entries.first().map(|entry| entry.algorithm);
-        if let Some(algorithm) = first.filter(|&a| entries.iter().all(|e| e.algorithm == a)) {
+    /// For `files` files, entry `i` of `manifest` naming file `entry_file[i]` (or
+    /// `OUTSIDE`).
+    fn new(manifest: &Manifest, entry_file: &[u32], files: usize) -> FileAlgorithms {
+        let entries = &manifest.entries;
+        if let Some(algorithm) = manifest.single_algorithm() {
             return FileAlgorithms::Uniform {
                 algorithm: [algorithm],
                 files,

@@ -65,8 +65,9 @@ pub unsafe extern "C" fn checksig_start(
 
 /// Starts writing the manifest of `root_dir` on a background thread, and returns at
 /// once: every regular file under the root (and symlink to one), recursively, the
-/// manifest itself excluded, sorted by name, hashed in parallel, written in GNU's
-/// format (`hex  name`, escaped names) through a temporary file renamed into place.
+/// manifest itself excluded, sorted by name, hashed in parallel, written as the
+/// algorithm's tool writes it (`hex  name`, escaped names; with `options.tag`,
+/// `SHA256 (name) = hex`) through a temporary file renamed into place.
 /// FIFOs, sockets, devices, dangling links and links to directories are skipped.
 ///
 /// `options`: NULL for SHA-1 into "sha1sum.txt"; `manifest`, `jobs`, `readers`,
@@ -123,9 +124,11 @@ unsafe fn options_from_c(given: &checksig_options) -> Result<Options, &'static s
     let algorithm = match algorithm_from_code(given.algorithm).ok_or("unknown algorithm")? {
         Some(Algorithm::Blake2b(_)) if given.blake2b_bits != 0 => Some(
             Algorithm::blake2b_bits(given.blake2b_bits)
-                .ok_or("blake2b_bits is not a multiple of 8 from 8 to 512")?,
+                .ok_or("a BLAKE2b length is a multiple of 8 from 8 to 512 bits")?,
         ),
-        _ if given.blake2b_bits != 0 => return Err("blake2b_bits is for BLAKE2b only"),
+        _ if given.blake2b_bits != 0 => {
+            return Err("a digest length is for BLAKE2b only (as b2sum -l)")
+        }
         algorithm => algorithm,
     };
     let mut options = Options {
@@ -739,8 +742,9 @@ pub extern "C" fn checksig_algorithm_name(algorithm: u32) -> *const c_char {
 }
 
 /// The number of the algorithm called `name` (`"sha256"`, `"SHA-256"`, `"blake2b"`...:
-/// case and dashes ignored; `"blake2b-256"` is BLAKE2B, its length set apart in
-/// `options.blake2b_bits`); `CHECKSIG_ALGORITHM_AUTO` (0) for NULL or an unknown name.
+/// case and dashes ignored); `CHECKSIG_ALGORITHM_AUTO` (0) for NULL, an unknown name,
+/// or a name with a length (`"blake2b-256"`: a number cannot carry it; give BLAKE2B
+/// and `options.blake2b_bits`).
 ///
 /// # Safety
 /// `name` is NULL or a valid NUL-terminated string.
@@ -750,6 +754,7 @@ pub unsafe extern "C" fn checksig_algorithm_from_name(name: *const c_char) -> u3
         argument_bytes(name)
             .and_then(|bytes| std::str::from_utf8(bytes).ok())
             .and_then(Algorithm::from_name)
+            .filter(|&algorithm| Algorithm::ALL.contains(&algorithm))
             .map_or(0, algorithm_code)
     })
 }

@@ -101,17 +101,35 @@ pub enum checksig_algorithm {
     CHECKSIG_ALGORITHM_BLAKE3 = 8,
 }
 
-/// The one table of C numbers for the Rust algorithms, in the order of
-/// `Algorithm::ALL` (BLAKE2b at its default length stands for every length).
-const ALGORITHMS: [checksig_algorithm; 8] = [
-    checksig_algorithm::CHECKSIG_ALGORITHM_SHA1,
-    checksig_algorithm::CHECKSIG_ALGORITHM_SHA256,
-    checksig_algorithm::CHECKSIG_ALGORITHM_SHA512,
-    checksig_algorithm::CHECKSIG_ALGORITHM_MD5,
-    checksig_algorithm::CHECKSIG_ALGORITHM_SHA224,
-    checksig_algorithm::CHECKSIG_ALGORITHM_SHA384,
-    checksig_algorithm::CHECKSIG_ALGORITHM_BLAKE2B,
-    checksig_algorithm::CHECKSIG_ALGORITHM_BLAKE3,
+/// The one table of C numbers for the Rust algorithms (BLAKE2b at its default length
+/// stands for every length).
+const ALGORITHMS: [(checksig_algorithm, Algorithm); 8] = [
+    (checksig_algorithm::CHECKSIG_ALGORITHM_SHA1, Algorithm::Sha1),
+    (
+        checksig_algorithm::CHECKSIG_ALGORITHM_SHA256,
+        Algorithm::Sha256,
+    ),
+    (
+        checksig_algorithm::CHECKSIG_ALGORITHM_SHA512,
+        Algorithm::Sha512,
+    ),
+    (checksig_algorithm::CHECKSIG_ALGORITHM_MD5, Algorithm::Md5),
+    (
+        checksig_algorithm::CHECKSIG_ALGORITHM_SHA224,
+        Algorithm::Sha224,
+    ),
+    (
+        checksig_algorithm::CHECKSIG_ALGORITHM_SHA384,
+        Algorithm::Sha384,
+    ),
+    (
+        checksig_algorithm::CHECKSIG_ALGORITHM_BLAKE2B,
+        Algorithm::Blake2b(crate::algorithm::BLAKE2B_DEFAULT_LEN),
+    ),
+    (
+        checksig_algorithm::CHECKSIG_ALGORITHM_BLAKE3,
+        Algorithm::Blake3,
+    ),
 ];
 
 /// The algorithm numbered `code`: `Some(None)` for AUTO, `None` for no algorithm. A
@@ -123,18 +141,16 @@ pub(crate) fn algorithm_from_code(code: u32) -> Option<Option<Algorithm>> {
     }
     ALGORITHMS
         .iter()
-        .zip(Algorithm::ALL)
-        .find(|(number, _)| **number as u32 == code)
-        .map(|(_, algorithm)| Some(algorithm))
+        .find(|(number, _)| *number as u32 == code)
+        .map(|&(_, algorithm)| Some(algorithm))
 }
 
 /// The C number of `algorithm` (of any BLAKE2b length: BLAKE2B).
 pub(crate) fn algorithm_code(algorithm: Algorithm) -> u32 {
     ALGORITHMS
         .iter()
-        .zip(Algorithm::ALL)
         .find(|(_, a)| a.same_family(algorithm))
-        .map_or(0, |(number, _)| *number as u32)
+        .map_or(0, |&(number, _)| number as u32)
 }
 
 /// Options for `checksig_start` and `checksig_create_start`. Zeroed means the defaults.
@@ -181,6 +197,8 @@ pub struct checksig_options {
     /// BLAKE2b's digest length in bits when creating (`b2sum -l`): a multiple of 8
     /// from 8 to 512; 0 for 512. Any other value, or a value with another algorithm,
     /// gives a `CHECKSIG_ERROR` job. Checks read each line's length from the line.
+    /// (Added after `part_form`, as `tag` was: a caller built against an older header
+    /// passes a shorter struct; recompile against this one.)
     pub blake2b_bits: u32,
 }
 

@@ -328,6 +328,11 @@ def test_progress_bar_in_a_terminal(big_dataset, tmp_path):
     assert re.search(rb"\d+%\|", output), output  # tqdm's "NN%|####  |"
     assert b"B/s" in output
     assert output.rstrip().endswith(f"{big_dataset}: OK (4 files)".encode())
+    # Every verdict line arrives whole, at the start of a line: the bar (on the same
+    # terminal) is cleared before a line is written and drawn again after it.
+    for i in range(4):
+        line = re.escape(f"{big_dataset}/big-{i}.bin: OK".encode())
+        assert re.search(rb"(^|[\r\n])" + line + rb"\r?\n", output), output
 
 
 @pytest.mark.slow

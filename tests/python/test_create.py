@@ -177,6 +177,11 @@ def test_a_bad_blake2b_length_is_refused(tmp_path):
             checksig.create(root, algorithm="blake2b", length=bad)
     with pytest.raises(checksig.ChecksigError, match="BLAKE2b only"):
         checksig.create(root, algorithm="sha256", length=256)
+    # The length goes in `length`, never silently dropped from the name.
+    with pytest.raises(ValueError, match="unknown algorithm"):
+        checksig.create(root, algorithm="blake2b-256")
+    with pytest.raises(checksig.ChecksigError, match="BLAKE3 has no tagged form"):
+        checksig.create(root, algorithm="blake3", tag=True)
     with pytest.raises(TypeError):
         checksig.create(root, algorithm="blake2b", length="256")
 
