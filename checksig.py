@@ -701,7 +701,7 @@ def check(
             path.
         readers: files read at once, each by its own thread (reads in flight: SSDs,
             NVMe and network storage need many on data not in the page cache); None
-            for the default, ``jobs`` when given, else 16.
+            for the default, ``jobs`` when given, else 64.
 
     Returns:
         A Report: ``report.ok`` tells whether every entry matched.
@@ -1255,7 +1255,7 @@ def _add_hashing_arguments(parser: "argparse.ArgumentParser", count: Any) -> Non
         "--readers",
         type=count,
         metavar="N",
-        help="files read at once, each by its own thread (default: 16, or N of --jobs): "
+        help="files read at once, each by its own thread (default: 64, or N of --jobs): "
         "many reads in flight keep SSDs, NVMe and network storage busy on uncached data",
     )
 

@@ -20,10 +20,6 @@
 // 64 KiB manifest line's name, escaped, under a `PATH_MAX` root).
 #define CHECKSIG_LINES_MIN_CAPACITY (1 << 20)
 
-// Reads in flight by default: enough for the storage measured here to reach its limit
-// on small cold files, at no cost on warm ones (see `Options::readers`).
-#define DEFAULT_READERS 16
-
 // How a job (a check or a manifest creation) ended, or that it has not yet.
 typedef enum checksig_status {
   // Still running: call `checksig_wait`.
@@ -127,7 +123,7 @@ typedef struct checksig_options {
   uint32_t algorithm;
   // Files read at once, each by its own thread (reads in flight, for SSDs, NVMe and
   // network storage on data not in the page cache); 0 for the default: `jobs` when
-  // that is set, else 16. Bounded by the open-file limit.
+  // that is set, else 64. Bounded by the open-file limit.
   size_t readers;
   // Stream the verdicts: every entry's verdict is queued, in manifest order, as soon
   // as it and every entry before it are decided, for `checksig_next_verdicts` or

@@ -85,9 +85,13 @@ const TURN_SPIN: Duration = Duration::from_millis(20);
 /// nothing next to the files, on a million tiny files.
 const BATCH_FILES: usize = 256;
 
-/// Reads in flight by default: enough for the storage measured here to reach its limit
-/// on small cold files, at no cost on warm ones (see `Options::readers`).
-pub const DEFAULT_READERS: usize = 16;
+/// Reads in flight by default: enough for the storage measured here to come near its
+/// limit on small cold files, at no cost on warm ones (see `Options::readers`).
+/// Measured on 50,000 files of 4 KiB evicted from the page cache: 16 readers 1.07 s,
+/// 32 0.84 s, 64 0.81 s, 128 0.71 s, against plain reads by 128 threads 0.74 s; in
+/// the page cache 0.21-0.23 s whatever the number; 20,000 files of 16 KiB and 1 GiB,
+/// cached: 16 readers 0.84 s, 64 0.86 s, 128 0.91 s.
+pub const DEFAULT_READERS: usize = 64;
 
 /// Descriptors left to the host process when the open-file limit bounds the readers.
 const RESERVED_DESCRIPTORS: u64 = 32;

@@ -53,7 +53,7 @@ pub struct Options {
     /// Files read at once, each by its own thread, which hashes what it reads: many
     /// reads in flight keep an SSD, NVMe drive or network file system busy on data
     /// that is not cached. `None` for the default: `jobs` when given, else
-    /// [`DEFAULT_READERS`] (16). Bounded by the open-file limit (two descriptors each).
+    /// [`DEFAULT_READERS`] (64). Bounded by the open-file limit (two descriptors each).
     pub readers: Option<NonZeroUsize>,
     /// GNU's `--ignore-missing`: a missing file is skipped, not a failure. A check that
     /// verified nothing at all still fails.
