@@ -339,7 +339,12 @@ def main() -> int:
     parser.add_argument("--modes", default="warm,cold", help="warm, cold or both")
     parser.add_argument("--chart", help="also draw a chart of the times into this PNG "
                         "(needs matplotlib)")
+    parser.add_argument("--chart-from", metavar="TABLE",
+                        help="only draw the --chart from a table this script printed")
     args = parser.parse_args()
+    if args.chart_from:
+        draw_chart(rows_from_table(Path(args.chart_from).read_text()), Path(args.chart))
+        return 0
     modes = [m for m in args.modes.split(",") if m]
     repo = Path(__file__).resolve().parents[1]
     limit_program = storage_limit_program(repo) if "cold" in modes else None
@@ -473,6 +478,22 @@ def main() -> int:
     return 0
 
 
+def rows_from_table(text: str) -> List[Tuple[str, str, str, float]]:
+    """The chart's rows from a table this script printed (to redraw it)."""
+    rows = []
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 3 or ", " not in cells[0]:
+            continue
+        name, _, mode = cells[0].rpartition(", ")
+        tool = "storage limit" if cells[1].startswith("storage limit") else cells[1]
+        try:
+            rows.append((name, mode, tool, float(cells[2])))
+        except ValueError:
+            continue
+    return rows
+
+
 def draw_chart(rows: List[Tuple[str, str, str, float]], path: Path) -> None:
     """One panel per data set: each tool's median time, warm and cold side by side,
     the storage's limit drawn as a line across the cold bars."""
@@ -486,9 +507,14 @@ def draw_chart(rows: List[Tuple[str, str, str, float]], path: Path) -> None:
         return
     sets = list(dict.fromkeys(r[0] for r in rows))
     tools = [t for t in dict.fromkeys(r[2] for r in rows) if t != "storage limit"]
-    figure, axes = plt.subplots(1, len(sets), figsize=(3.2 * len(sets), 3.6), squeeze=False)
+    columns = min(4, len(sets))
+    lines = (len(sets) + columns - 1) // columns
+    figure, axes = plt.subplots(lines, columns, figsize=(3.3 * columns, 2.9 * lines),
+                                squeeze=False)
     colours = {"warm": "#e8a33d", "cold": "#3d7fe8"}
-    for axis, name in zip(axes[0], sets):
+    for axis in axes.flat[len(sets):]:
+        axis.set_visible(False)
+    for axis, name in zip(axes.flat, sets):
         here = [r for r in rows if r[0] == name]
         shown = [t for t in tools if any(r[2] == t for r in here)]
         for offset, mode in ((-0.2, "warm"), (0.2, "cold")):
@@ -506,6 +532,8 @@ def draw_chart(rows: List[Tuple[str, str, str, float]], path: Path) -> None:
         axis.set_xlabel("seconds (less is better)", fontsize=8)
         axis.tick_params(axis="x", labelsize=8)
     axes[0][0].legend(fontsize=7, loc="lower right")
+    figure.suptitle("checksig and its peers: median seconds per data set, warm and cold "
+                    "(bench/bench.py)", fontsize=9)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=80)
