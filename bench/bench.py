@@ -105,6 +105,7 @@ TOOLS: Dict[str, Tuple[str, str]] = {
     "sha1": ("sha1sum", "sha1sum.txt"),
     "sha256": ("sha256sum", "sha256sum.txt"),
     "md5": ("md5sum", "md5sum.txt"),
+    "sha224": ("sha224sum", "sha224sum.txt"),
     "sha384": ("sha384sum", "sha384sum.txt"),
     "blake2b": ("b2sum", "b2sums.txt"),
     "blake3": ("b3sum", "b3sums.txt"),
@@ -116,6 +117,7 @@ ALGORITHM_SETS: Dict[str, Tuple[str, str]] = {
     "a256": ("a", "sha256"),
     "c256": ("c", "sha256"),
     "a-md5": ("a", "md5"),
+    "a-sha224": ("a", "sha224"),
     "a-sha384": ("a", "sha384"),
     "a-b2": ("a", "blake2b"),
     "a-b3": ("a", "blake3"),
@@ -208,6 +210,7 @@ SETS: Dict[str, str] = {
     "a256": "(a) 2 x 512 MiB, SHA-256",
     "c256": "(c) 50,000 x 4 KiB, SHA-256",
     "a-md5": "(a) 2 x 512 MiB, MD5",
+    "a-sha224": "(a) 2 x 512 MiB, SHA-224",
     "a-sha384": "(a) 2 x 512 MiB, SHA-384",
     "a-b2": "(a) 2 x 512 MiB, BLAKE2b",
     "a-b3": "(a) 2 x 512 MiB, BLAKE3",
@@ -329,7 +332,7 @@ def fmt_mib(n: float) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sets", default="a,b,c,d,e,a256,c256,create,x300k,x2m,"
-                        "a-md5,a-sha384,a-b2,a-b3,b-b3,c-md5,c-b3",
+                        "a-md5,a-sha224,a-sha384,a-b2,a-b3,b-b3,c-md5,c-b3",
                         help="comma-separated data sets (default: all): " + ", ".join(SETS))
     parser.add_argument("--runs", type=int, default=5, help="interleaved runs per tool (median)")
     parser.add_argument("--cache", default=os.environ.get("CHECKSIG_BENCH_DIR",
