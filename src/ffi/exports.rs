@@ -351,7 +351,7 @@ pub unsafe extern "C" fn checksig_get_message(job: *const checksig_job) -> *mut 
         return malloc_string(b"job is NULL");
     };
     let message = guard(Some(b"internal error: panic".to_vec()), || {
-        job.with_outcome(Some(b"still running".to_vec()), |f| f.message.clone())
+        job.with_outcome(Some(b"still running".to_vec()), Finished::message)
     });
     message.map_or(ptr::null_mut(), |m| malloc_string(&m))
 }
@@ -435,17 +435,7 @@ pub unsafe extern "C" fn checksig_failure_at(
         return false;
     };
     write_out(out, || {
-        job.with_outcome(None, |finished| {
-            finished.failures.get(index).map(|view| checksig_failure {
-                path: view.path.as_ptr(),
-                path_len: view.path.as_bytes().len(),
-                line: view.line,
-                reason: view.reason,
-                detail: view.detail.as_ptr(),
-                expected_hex: view.expected_hex,
-                actual_hex: view.actual_hex,
-            })
-        })
+        job.with_outcome(None, |finished| finished.failures.failure(index))
     })
 }
 
@@ -479,14 +469,15 @@ pub unsafe extern "C" fn checksig_match_at(
     };
     write_out(out, || {
         job.with_outcome(None, |finished| {
-            finished
-                .matches
-                .get(index)
-                .map(|(path, line)| checksig_match {
+            let matches = &finished.matches;
+            (index < matches.len()).then(|| {
+                let path = matches.path(index);
+                checksig_match {
                     path: path.as_ptr(),
                     path_len: path.as_bytes().len(),
-                    line: *line,
-                })
+                    line: matches.line(index),
+                }
+            })
         })
     })
 }

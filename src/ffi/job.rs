@@ -3,11 +3,11 @@
 
 #![allow(non_camel_case_types)]
 
-use std::collections::VecDeque;
-use std::ffi::{c_char, CString};
+use std::collections::{HashMap, VecDeque};
+use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -16,11 +16,12 @@ use crate::control::Control;
 use crate::create::{create_with, CreateOptions, Created};
 use crate::ffi::boundary::c_string;
 use crate::ffi::types::{
-    checksig_counts, checksig_created, checksig_reason, checksig_status, hex_field,
-    CHECKSIG_HEX_CAPACITY,
+    checksig_counts, checksig_created, checksig_failure, checksig_reason, checksig_status,
+    hex_field,
 };
-use crate::report::{Error, Failure, Report, Status, Summary, Verdict};
-use crate::verify::{check_each, check_with, Options};
+use crate::paths::display_join;
+use crate::report::{Error, Failure, Reason, Status, Summary, Verdict};
+use crate::verify::{check_each, Options};
 
 /// What a job's thread does.
 pub(crate) enum Work {
@@ -191,12 +192,14 @@ pub(crate) struct Shared {
 /// A finished job, kept in the shapes the accessors hand out.
 pub(crate) struct Finished {
     pub(crate) status: checksig_status,
+    /// The message of an error, a streamed check or a creation; a check's failures
+    /// make theirs when asked ([`Finished::message`]).
     pub(crate) message: Option<Vec<u8>>,
     /// A check's counts (zero when it could not run); `None` for a creation.
     pub(crate) counts: Option<checksig_counts>,
-    pub(crate) failures: Vec<FailureView>,
-    /// Matching entries' paths and lines, when the options asked for them.
-    pub(crate) matches: Vec<(CString, u64)>,
+    pub(crate) failures: Kept,
+    /// Matching entries, when the options asked for them.
+    pub(crate) matches: Kept,
     /// A creation's figures and the manifest it wrote.
     pub(crate) created: Option<(checksig_created, Vec<u8>)>,
 }
@@ -208,33 +211,137 @@ pub(crate) struct VerdictView {
     pub(crate) verdict: OwnedVerdict,
 }
 
-/// A failure's owned strings, which `checksig_failure` points into.
-pub(crate) struct FailureView {
-    pub(crate) path: CString,
-    pub(crate) line: u64,
-    pub(crate) reason: checksig_reason,
-    pub(crate) detail: CString,
-    pub(crate) expected_hex: [c_char; CHECKSIG_HEX_CAPACITY],
-    pub(crate) actual_hex: [c_char; CHECKSIG_HEX_CAPACITY],
+/// The entries a check keeps for the accessors (its failures, or its matches when
+/// asked for), compactly: per entry its line, verdict and digests, the names back to
+/// back in one buffer, no string of its own. The C strings a caller borrows
+/// (`checksig_failure.path`) are made when it asks for an entry, once each: a check
+/// of two million missing files keeps about 170 bytes a failure until then.
+#[derive(Default)]
+pub(crate) struct Kept {
+    /// The root as given, which paths start with.
+    root: Vec<u8>,
+    /// The entries' names, back to back.
+    names: Vec<u8>,
+    records: Vec<KeptEntry>,
+    /// Each entry's path as a C string, made when first asked for.
+    paths: Vec<OnceLock<CString>>,
+    /// The OS's words of read errors (rare), by entry.
+    details: HashMap<usize, CString>,
 }
 
-impl FailureView {
-    fn new(failure: &Failure) -> FailureView {
-        FailureView {
-            path: c_string(failure.path.clone()),
-            line: u64::from(failure.line),
-            reason: checksig_reason::from_reason(&failure.reason),
-            detail: c_string(failure.reason.detail().as_bytes().to_vec()),
-            expected_hex: hex_field(Some(&failure.expected)),
-            actual_hex: hex_field(failure.actual.as_ref()),
+struct KeptEntry {
+    /// Where the name ends in `Kept::names` (it starts where the previous one ends).
+    name_end: usize,
+    line: u32,
+    /// The failure's reason; `None` for a match.
+    reason: Option<Reason>,
+    expected: Digest,
+    actual: Option<Digest>,
+}
+
+impl Kept {
+    fn new(root: &[u8]) -> Kept {
+        Kept {
+            root: root.to_vec(),
+            ..Kept::default()
         }
+    }
+
+    fn push(&mut self, verdict: &Verdict<'_>) {
+        let reason = match &verdict.status {
+            Status::Failed(reason) => Some(reason.clone()),
+            _ => None,
+        };
+        if let Some(Reason::ReadError(why)) = &reason {
+            self.details
+                .insert(self.records.len(), c_string(why.as_bytes().to_vec()));
+        }
+        self.names.extend_from_slice(verdict.name);
+        self.records.push(KeptEntry {
+            name_end: self.names.len(),
+            line: verdict.line,
+            actual: verdict.actual.filter(|_| reason == Some(Reason::Mismatch)),
+            reason,
+            expected: verdict.expected,
+        });
+    }
+
+    /// Gives back the slack of growing: the entries are all in.
+    fn shrink(&mut self) {
+        self.names.shrink_to_fit();
+        self.records.shrink_to_fit();
+        self.paths = (0..self.records.len()).map(|_| OnceLock::new()).collect();
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    fn name(&self, index: usize) -> &[u8] {
+        let start = index
+            .checked_sub(1)
+            .map_or(0, |before| self.records[before].name_end);
+        &self.names[start..self.records[index].name_end]
+    }
+
+    /// Entry `index`'s path as a C string, made at the first call; it lives as long as
+    /// `self`.
+    pub(crate) fn path(&self, index: usize) -> &CString {
+        self.paths[index].get_or_init(|| c_string(display_join(&self.root, self.name(index))))
+    }
+
+    pub(crate) fn line(&self, index: usize) -> u64 {
+        u64::from(self.records[index].line)
+    }
+
+    /// Failure `index` as the C struct, its strings borrowed from `self`.
+    pub(crate) fn failure(&self, index: usize) -> Option<checksig_failure> {
+        let record = self.records.get(index)?;
+        let reason = record.reason.as_ref()?;
+        let path = self.path(index);
+        Some(checksig_failure {
+            path: path.as_ptr(),
+            path_len: path.as_bytes().len(),
+            line: self.line(index),
+            reason: checksig_reason::from_reason(reason),
+            detail: self
+                .details
+                .get(&index)
+                .map_or(c"".as_ptr(), |detail| detail.as_ptr()),
+            expected_hex: hex_field(Some(&record.expected)),
+            actual_hex: hex_field(record.actual.as_ref()),
+        })
+    }
+
+    /// Every failure's line, `"<path>" - <reason>`, joined by `\n` (as
+    /// [`Report::message`]); `None` when none is kept.
+    pub(crate) fn message(&self) -> Option<Vec<u8>> {
+        let mut message = Vec::new();
+        for (index, record) in self.records.iter().enumerate() {
+            let Some(reason) = &record.reason else {
+                continue;
+            };
+            if !message.is_empty() {
+                message.push(b'\n');
+            }
+            let failure = Failure {
+                path: display_join(&self.root, self.name(index)),
+                line: record.line,
+                reason: reason.clone(),
+                expected: record.expected,
+                actual: record.actual,
+            };
+            message.extend_from_slice(&failure.message());
+        }
+        (!message.is_empty()).then_some(message)
     }
 }
 
 impl Finished {
-    fn checked(result: Result<Report, Error>) -> Finished {
-        let report = match result {
-            Ok(report) => report,
+    /// A check whose failures (and matches, when asked for) were kept as they came.
+    fn checked(result: Result<Summary, Error>, failures: Kept, matches: Kept) -> Finished {
+        let summary = match result {
+            Ok(summary) => summary,
             Err(error) => {
                 return Finished {
                     counts: Some(checksig_counts::default()),
@@ -243,26 +350,27 @@ impl Finished {
             }
         };
         Finished {
-            status: if report.is_ok() {
+            status: if summary.failed == 0 {
                 checksig_status::CHECKSIG_OK
             } else {
                 checksig_status::CHECKSIG_FAILED
             },
-            message: report.message(),
+            message: None,
             counts: Some(checksig_counts {
-                entries: report.entries,
-                matched: report.matched,
-                failed: report.failures.len() as u64,
-                skipped: report.skipped,
+                entries: summary.entries,
+                matched: summary.matched,
+                failed: summary.failed,
+                skipped: summary.skipped,
             }),
-            failures: report.failures.iter().map(FailureView::new).collect(),
-            matches: report
-                .matches
-                .iter()
-                .map(|m| (c_string(m.path.clone()), u64::from(m.line)))
-                .collect(),
+            failures,
+            matches,
             created: None,
         }
+    }
+
+    /// The job's message: its error's, or every failure's line (made anew each call).
+    pub(crate) fn message(&self) -> Option<Vec<u8>> {
+        self.message.clone().or_else(|| self.failures.message())
     }
 
     /// A streamed check: its verdicts went to the caller; only the counts stay.
@@ -324,8 +432,8 @@ impl Finished {
             status,
             message,
             counts: None,
-            failures: Vec::new(),
-            matches: Vec::new(),
+            failures: Kept::default(),
+            matches: Kept::default(),
             created: None,
         }
     }
@@ -366,7 +474,23 @@ impl checksig_job {
                 let finished =
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &work {
                         Work::Check(options) => {
-                            Finished::checked(check_with(&root, options, &shared.control))
+                            let root_bytes = root.as_os_str().as_bytes();
+                            let (mut failures, mut matches) =
+                                (Kept::new(root_bytes), Kept::new(root_bytes));
+                            let result =
+                                check_each(
+                                    &root,
+                                    options,
+                                    &shared.control,
+                                    |verdict| match verdict.status {
+                                        Status::Failed(_) => failures.push(verdict),
+                                        Status::Ok if options.list_matches => matches.push(verdict),
+                                        Status::Ok | Status::Skipped => {}
+                                    },
+                                );
+                            failures.shrink();
+                            matches.shrink();
+                            Finished::checked(result, failures, matches)
                         }
                         Work::StreamedCheck(options) => {
                             let control = &shared.control;
