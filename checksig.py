@@ -602,7 +602,8 @@ def _report(job: Any, status: int) -> Report:
 
 
 def _count(value: Optional[int], what: str) -> int:
-    """``jobs`` or ``readers`` as the C ABI takes it: 0 for the default."""
+    """``jobs``, ``readers`` or a BLAKE2b ``length`` as the C ABI takes it: 0 for the
+    default."""
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, int):
@@ -783,7 +784,9 @@ def create(
     root = _path_bytes(root_dir, "root_dir")
     options = _options(manifest, jobs, algorithm, readers)
     options.tag = bool(tag)
-    options.blake2b_bits = _length(length)
+    # A length in bits as the C ABI takes it (0 for the default); the library checks
+    # its value.
+    options.blake2b_bits = _count(length, "length")
     job = _run(_create_start, root, options, progress)
     try:
         _create_status(job)
@@ -798,18 +801,6 @@ def create(
         )
     finally:
         _job_free(job)
-
-
-def _length(length: Optional[int]) -> int:
-    """A BLAKE2b length in bits as the C ABI takes it (0 for the default); the library
-    checks its value."""
-    if length is None:
-        return 0
-    if isinstance(length, bool) or not isinstance(length, int):
-        raise TypeError(f"length must be an int or None, not {length!r}")
-    if length < 1:
-        raise ValueError(f"length must be a positive number of bits, not {length}")
-    return length
 
 
 class Outcome(NamedTuple):

@@ -296,12 +296,17 @@ pub(crate) fn write_line(out: &mut Vec<u8>, hex: &str, name: &[u8]) {
     }
     out.extend_from_slice(hex.as_bytes());
     out.extend_from_slice(b"  ");
+    push_name(out, name, escape);
+    out.push(b'\n');
+}
+
+/// `name`, escaped when the line is (it then starts with a backslash).
+fn push_name(out: &mut Vec<u8>, name: &[u8], escape: bool) {
     if escape {
         push_escaped(out, name);
     } else {
         out.extend_from_slice(name);
     }
-    out.push(b'\n');
 }
 
 /// One tagged line as `sha256sum --tag` and `cksum` write it: `SHA256 (name) = hex`
@@ -314,11 +319,7 @@ pub(crate) fn write_tagged_line(out: &mut Vec<u8>, algorithm: Algorithm, hex: &s
     }
     algorithm.push_tag(out);
     out.extend_from_slice(b" (");
-    if escape {
-        push_escaped(out, name);
-    } else {
-        out.extend_from_slice(name);
-    }
+    push_name(out, name, escape);
     out.extend_from_slice(b") = ");
     out.extend_from_slice(hex.as_bytes());
     out.push(b'\n');

@@ -11,22 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use checksig::{check, create, create_with, Algorithm, Control, CreateOptions, Error, Options};
-use common::{gnu_sha1sum, TempDir};
+use common::{gnu_sha1sum, TempDir, AWKWARD_NAMES};
 
-/// Names GNU escapes or that break naive parsers, and one non-UTF-8.
-const NAMES: &[&[u8]] = &[
-    b"plain.log",
-    b"with space",
-    b"trailing ",
-    b" leading",
-    b"back\\slash",
-    b"new\nline",
-    b"carriage\rreturn",
-    b"*star",
-    b"latin1-\xe9",
-    b"sub dir/nested",
-    b"sub dir/deeper/file",
-];
+const NAMES: &[&[u8]] = AWKWARD_NAMES;
 
 fn tree(tag: &str) -> TempDir {
     let dir = TempDir::new(tag);

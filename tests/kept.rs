@@ -12,45 +12,19 @@ use checksig::ffi::{
     checksig_get_counts, checksig_get_message, checksig_get_status, checksig_job_free,
     checksig_options, checksig_reason, checksig_start, checksig_status, checksig_wait,
 };
-use common::{sha1_hex, TempDir};
-
-/// Peak resident memory of this process, in bytes.
-fn peak_rss() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-    line.split_whitespace()
-        .nth(1)
-        .unwrap()
-        .parse::<u64>()
-        .unwrap()
-        * 1024
-}
+use common::{limit_memory, missing_files_manifest, peak_rss, TempDir};
 
 #[test]
 fn a_million_failures_are_kept_compactly() {
     const ENTRIES: usize = 1_000_000;
     let dir = TempDir::new("kept-million");
-    let mut manifest = Vec::with_capacity(ENTRIES * 56);
-    let digest = sha1_hex(b"");
-    for i in 0..ENTRIES {
-        manifest.extend_from_slice(format!("{digest}  missing/{i:07}\n").as_bytes());
-    }
-    dir.manifest(&manifest);
-    drop(manifest);
+    let digest = missing_files_manifest(&dir, ENTRIES);
 
     // An address-space limit as in tests/stream.rs (glibc's per-thread arenas reserve
     // much of it), and a bound on the peak: kept as a path string, a detail string and
     // two hex fields each (over 700 bytes a failure, as before this test), a million
     // failures would grow it by 700 MiB.
-    let limit = 1536 << 20;
-    let rlimit = libc::rlimit {
-        rlim_cur: limit,
-        rlim_max: limit,
-    };
-    // SAFETY: setrlimit with a valid struct; this test binary only.
-    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &rlimit) }, 0);
-    std::fs::write("/proc/self/clear_refs", "5").unwrap();
-    let before = peak_rss();
+    let before = limit_memory(1536 << 20);
 
     let root = CString::new(dir.path().as_os_str().as_bytes()).unwrap();
     // SAFETY: valid strings and out-parameters; the job and message are freed.

@@ -16,7 +16,7 @@ use checksig::ffi::{
     checksig_verdict_status, CHECKSIG_LINES_MIN_CAPACITY,
 };
 use checksig::{check, check_each, Control, Options, Status};
-use common::{sha1_hex, TempDir};
+use common::{limit_memory, missing_files_manifest, peak_rss, sha1_hex, TempDir};
 
 #[test]
 fn verdicts_come_in_manifest_order_under_many_readers() {
@@ -68,42 +68,16 @@ fn verdicts_come_in_manifest_order_under_many_readers() {
     }
 }
 
-/// Peak resident memory of this process, in bytes.
-fn peak_rss() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-    line.split_whitespace()
-        .nth(1)
-        .unwrap()
-        .parse::<u64>()
-        .unwrap()
-        * 1024
-}
-
 #[test]
 fn a_million_failures_stream_through_the_c_abi_in_bounded_memory() {
     const ENTRIES: usize = 1_000_000;
     let dir = TempDir::new("stream-million");
-    let mut manifest = Vec::with_capacity(ENTRIES * 56);
-    let digest = sha1_hex(b"");
-    for i in 0..ENTRIES {
-        manifest.extend_from_slice(format!("{digest}  missing/{i:07}\n").as_bytes());
-    }
-    dir.manifest(&manifest);
-    drop(manifest);
+    missing_files_manifest(&dir, ENTRIES);
 
     // An address-space limit: a check that kept every failure (a message string, a
     // path and two hex fields each: over 600 bytes) would not fit beside the manifest.
-    let limit = 1536 << 20;
-    let rlimit = libc::rlimit {
-        rlim_cur: limit,
-        rlim_max: limit,
-    };
-    // SAFETY: setrlimit with a valid struct; this test binary only.
-    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &rlimit) }, 0);
-    // Resets the peak to what is resident now (the manifest's text is freed).
-    std::fs::write("/proc/self/clear_refs", "5").unwrap();
-    let before = peak_rss();
+    // The peak starts from what is resident now (the manifest's text is freed).
+    let before = limit_memory(1536 << 20);
 
     let root = CString::new(dir.path().as_os_str().as_bytes()).unwrap();
     let mut options: checksig_options = unsafe { std::mem::zeroed() };

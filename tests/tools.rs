@@ -13,22 +13,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use base64::Engine as _;
-use checksig::{check, check_with, create, Algorithm, Control, CreateOptions, Error, Options};
-use common::TempDir;
+use checksig::{check_with, create, Algorithm, Control, CreateOptions, Error, Options};
+use common::{TempDir, AWKWARD_NAMES};
 
-/// Names GNU escapes or that break naive parsers, and one non-UTF-8.
-const NAMES: &[&[u8]] = &[
-    b"plain.log",
-    b"with space",
-    b"trailing ",
-    b" leading",
-    b"back\\slash",
-    b"new\nline",
-    b"carriage\rreturn",
-    b"*star",
-    b"latin1-\xe9",
-    b"sub dir/nested",
-];
+const NAMES: &[&[u8]] = AWKWARD_NAMES;
 
 /// The names `b3sum` 1.2 writes as they are: it turns non-UTF-8 bytes into U+FFFD
 /// and does not escape CR, so those two are left out of its round trips.
@@ -134,13 +122,24 @@ fn check_manifest(
     manifest: &str,
     algorithm: Option<Algorithm>,
 ) -> Result<checksig::Report, Error> {
-    check(
+    check_manifest_with(dir, manifest, algorithm, &Control::default())
+}
+
+/// As [`check_manifest`], watched by `control` (its progress tells what was read).
+fn check_manifest_with(
+    dir: &Path,
+    manifest: &str,
+    algorithm: Option<Algorithm>,
+    control: &Control,
+) -> Result<checksig::Report, Error> {
+    check_with(
         dir,
         &Options {
             manifest: Some(PathBuf::from(manifest)),
             algorithm,
             ..Options::default()
         },
+        control,
     )
 }
 
@@ -290,15 +289,7 @@ fn cksum_manifests_mix_algorithms() {
     // was read once for all eight algorithms.
     dir.write(NAMES[1], b"changed");
     let control = Control::default();
-    let report = check_with(
-        dir.path(),
-        &Options {
-            manifest: Some(PathBuf::from("CHECKSUMS")),
-            ..Options::default()
-        },
-        &control,
-    )
-    .unwrap();
+    let report = check_manifest_with(dir.path(), "CHECKSUMS", None, &control).unwrap();
     assert_eq!(report.failures.len(), runs.len());
     let lengths: Vec<usize> = report
         .failures
@@ -422,15 +413,7 @@ fn a_large_blake3_file_on_several_threads_matches_b3sum() {
     let listing = run(dir.path(), "b3sum", &[], &[b"large.bin"]);
     dir.write(b"b3sums.txt", &listing);
     let control = Control::default();
-    let report = check_with(
-        dir.path(),
-        &Options {
-            manifest: Some(PathBuf::from("b3sums.txt")),
-            ..Options::default()
-        },
-        &control,
-    )
-    .unwrap();
+    let report = check_manifest_with(dir.path(), "b3sums.txt", None, &control).unwrap();
     assert!(report.is_ok(), "{report:?}");
     assert_eq!(control.progress().bytes_done, contents.len() as u64);
 }

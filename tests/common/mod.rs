@@ -98,3 +98,57 @@ pub fn log_dir(tag: &str, count: usize) -> (TempDir, Vec<String>) {
 pub fn c_verify(root: &Path) -> Option<String> {
     checksig::ffi::verify_path(root).map(|m| String::from_utf8_lossy(&m).into_owned())
 }
+
+/// Names GNU escapes or that break naive parsers, and one non-UTF-8: what the round
+/// trips with the GNU tools are run on.
+pub const AWKWARD_NAMES: &[&[u8]] = &[
+    b"plain.log",
+    b"with space",
+    b"trailing ",
+    b" leading",
+    b"back\\slash",
+    b"new\nline",
+    b"carriage\rreturn",
+    b"*star",
+    b"latin1-\xe9",
+    b"sub dir/nested",
+    b"sub dir/deeper/file",
+];
+
+/// Peak resident memory of this process, in bytes.
+pub fn peak_rss() -> u64 {
+    let status = fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse::<u64>()
+        .unwrap()
+        * 1024
+}
+
+/// Writes `dir`'s `sha1sum.txt` listing `entries` files that do not exist
+/// (`missing/0000000` ...), each with the digest of nothing; returns that digest.
+pub fn missing_files_manifest(dir: &TempDir, entries: usize) -> String {
+    let digest = sha1_hex(b"");
+    let mut manifest = Vec::with_capacity(entries * 56);
+    for i in 0..entries {
+        manifest.extend_from_slice(format!("{digest}  missing/{i:07}\n").as_bytes());
+    }
+    dir.manifest(&manifest);
+    digest
+}
+
+/// Limits this test process's address space to `bytes` and resets its peak resident
+/// memory to what is resident now; returns that. (The limit is the whole process's:
+/// only for a test binary of its own.)
+pub fn limit_memory(bytes: u64) -> u64 {
+    let rlimit = libc::rlimit {
+        rlim_cur: bytes,
+        rlim_max: bytes,
+    };
+    // SAFETY: setrlimit with a valid struct.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &rlimit) }, 0);
+    fs::write("/proc/self/clear_refs", "5").unwrap();
+    peak_rss()
+}
