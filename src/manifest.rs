@@ -39,7 +39,7 @@
 //! that is half garbage is more likely truncated or tampered with than half right.
 
 use std::fmt;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 
 use base64::Engine as _;
 
@@ -314,7 +314,7 @@ fn read_lines<R: Read>(
 ) -> Result<Manifest, ManifestError> {
     let mut entries = Vec::new();
     let mut digests = DigestTable::default();
-    for_each_line(reader, first_line, limit, |number, _, line| {
+    for_each_line(reader, first_line, limit, |number, line| {
         if let Some(parsed) = parse_numbered(&mut parser, number, line)? {
             digests.push(&parsed.digest);
             entries.push(Entry {
@@ -323,7 +323,7 @@ fn read_lines<R: Read>(
                 algorithm: parsed.algorithm,
             });
         }
-        Ok(())
+        Ok(true)
     })?;
     Ok(Manifest::new(entries, digests))
 }
@@ -345,38 +345,45 @@ pub struct Part {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Split {
     pub parser: Parser,
-    /// Checksum lines in the whole manifest.
-    pub entries: u64,
     pub parts: Vec<Part>,
 }
 
-/// Reads the whole manifest (`len` bytes) once, as [`read_manifest`] does, keeping
-/// only line counts and offsets, and cuts it into at most `parts` parts of about equal
-/// bytes at line starts. Every error `read_manifest` gives (a bad line, an empty
-/// manifest) is given here, so that the parts need not agree on one.
-pub fn split_manifest<R: Read>(
-    reader: R,
+/// Bytes read at once when counting a manifest's lines.
+const COUNT_BLOCK_LEN: usize = 256 * 1024;
+
+/// Cuts a manifest of `len` bytes into at most `parts` parts of about equal bytes at
+/// line starts, without parsing it all, so that cutting a manifest of a hundred million
+/// lines is a read at memory speed, not a parse on one core:
+///
+/// - its first lines are parsed, up to those that decide the algorithm of untagged
+///   lines and their form (the first checksum line, the first untagged one: usually
+///   line 1; to the end when every line is tagged). A bad line among them, or no
+///   checksum line at all, is the error [`read_manifest`] gives;
+/// - the cuts are found and the manifest's newlines counted in one pass, so that each
+///   part knows its first line's number.
+///
+/// A bad line after the first ones is found by the part that holds it: the parts'
+/// first error, in part order, is the error of the whole manifest, as each part reads
+/// its lines in order and stops at its first bad one.
+pub fn split_manifest<R: Read + Seek>(
+    mut reader: R,
     len: u64,
     algorithm: Option<Algorithm>,
     parts: usize,
 ) -> Result<Split, ManifestError> {
-    let parts = parts.max(1) as u64;
     let mut parser = Parser::new(algorithm);
     let mut entries = 0u64;
-    let mut starts: Vec<(u64, u32)> = vec![(0, 1)];
-    let cut = |index: u64| index * len / parts;
-    for_each_line(reader, 1, u64::MAX, |number, offset, line| {
-        if offset > 0 && offset >= cut(starts.len() as u64) && (starts.len() as u64) < parts {
-            starts.push((offset, number));
-        }
+    for_each_line(&mut reader, 1, u64::MAX, |number, line| {
         if parse_numbered(&mut parser, number, line)?.is_some() {
             entries += 1;
         }
-        Ok(())
+        Ok(parser.algorithm.is_none() || parser.form.is_none())
     })?;
     if entries == 0 || parser.algorithm.is_none() {
         return Err(ManifestError::Empty);
     }
+    reader.seek(SeekFrom::Start(0)).map_err(ManifestError::Io)?;
+    let starts = line_starts(reader, len, parts.max(1) as u64)?;
     let ends = starts
         .iter()
         .skip(1)
@@ -391,11 +398,67 @@ pub fn split_manifest<R: Read>(
             first_line,
         })
         .collect();
-    Ok(Split {
-        parser,
-        entries,
-        parts,
-    })
+    Ok(Split { parser, parts })
+}
+
+/// The starts (offset, line number) of at most `parts` parts of about equal bytes of
+/// a manifest of `len` bytes: part `k` starts at the first line start at or after
+/// `k * len / parts`. Reads the manifest once, counting newlines.
+fn line_starts<R: Read>(
+    mut reader: R,
+    len: u64,
+    parts: u64,
+) -> Result<Vec<(u64, u32)>, ManifestError> {
+    let line_number =
+        |newlines: u64| u32::try_from(newlines + 1).map_err(|_| ManifestError::TooManyLines);
+    let mut starts = vec![(0u64, 1u32)];
+    let mut block = vec![0u8; COUNT_BLOCK_LEN];
+    // Bytes read before `block`, and the newlines in them.
+    let mut offset = 0u64;
+    let mut newlines = 0u64;
+    let mut next_part = 1u64;
+    loop {
+        let filled = match reader.read(&mut block) {
+            Ok(0) => break,
+            Ok(filled) => filled,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(ManifestError::Io(error)),
+        };
+        let block = &block[..filled];
+        // Newlines before `counted` in this block are in `newlines` already.
+        let mut counted = 0usize;
+        while next_part < parts {
+            // A line starts at `s` when byte `s - 1` is a newline: look for the first
+            // newline at or after the cut's byte minus one, and after the last start.
+            let cut = (next_part * len / parts).max(starts[starts.len() - 1].0 + 1);
+            let from = ((cut - 1).saturating_sub(offset) as usize).max(counted);
+            let Some(found) = block.get(from..).and_then(|rest| first_newline(rest)) else {
+                break;
+            };
+            let newline = from + found;
+            newlines += count_newlines(&block[counted..=newline]);
+            counted = newline + 1;
+            let start = offset + counted as u64;
+            if start < len {
+                starts.push((start, line_number(newlines)?));
+            }
+            next_part += 1;
+        }
+        newlines += count_newlines(&block[counted..]);
+        offset += filled as u64;
+    }
+    line_number(newlines)?;
+    Ok(starts)
+}
+
+/// The index of the first newline in `bytes`.
+fn first_newline(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| b == b'\n')
+}
+
+/// The newlines in `bytes` (a loop the compiler vectorises: gigabytes a second).
+fn count_newlines(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&b| b == b'\n').count() as u64
 }
 
 /// Reads one part of a manifest: `reader` is at `part.start`, and lines are read while
@@ -430,14 +493,14 @@ fn parse_numbered(
         })
 }
 
-/// Calls `each` with every line (without its `\n`), its number (from `first_line`)
-/// and its offset from the reader's start, for the lines that start in the first
-/// `limit` bytes; with bounded memory per line.
+/// Calls `each` with every line (without its `\n`) and its number (from
+/// `first_line`), for the lines that start in the first `limit` bytes, until it
+/// returns false; with bounded memory per line.
 fn for_each_line<R: Read>(
     reader: R,
     first_line: u32,
     limit: u64,
-    mut each: impl FnMut(u32, u64, &[u8]) -> Result<(), ManifestError>,
+    mut each: impl FnMut(u32, &[u8]) -> Result<bool, ManifestError>,
 ) -> Result<(), ManifestError> {
     let mut reader = BufReader::with_capacity(64 * 1024, reader);
     let mut line = Vec::with_capacity(256);
@@ -459,7 +522,9 @@ fn for_each_line<R: Read>(
         } else if line.len() > MAX_LINE_LEN {
             return Err(ManifestError::LineTooLong { line: number });
         }
-        each(number, offset, &line)?;
+        if !each(number, &line)? {
+            break;
+        }
         offset += read as u64;
         number = number.checked_add(1).ok_or(ManifestError::TooManyLines)?;
     }
@@ -974,6 +1039,81 @@ mod tests {
             read_manifest(&huge[..], None),
             Err(ManifestError::LineTooLong { line: 1 })
         ));
+    }
+}
+
+#[cfg(test)]
+mod split_tests {
+    use super::*;
+    use std::io::Cursor;
+
+    /// The starts `line_starts` should give, found the slow way: for each cut, the
+    /// first line start at or after it (and after the last start), before the end.
+    fn expected_starts(text: &[u8], parts: u64) -> Vec<(u64, u32)> {
+        let len = text.len() as u64;
+        let mut starts = vec![(0u64, 1u32)];
+        for k in 1..parts {
+            let cut = (k * len / parts).max(starts.last().unwrap().0 + 1);
+            let start = (cut..len).find(|&s| text[s as usize - 1] == b'\n');
+            if let Some(start) = start {
+                let line = 1 + count_newlines(&text[..start as usize]) as u32;
+                starts.push((start, line));
+            }
+        }
+        starts
+    }
+
+    #[test]
+    fn parts_start_at_line_starts_with_their_line_numbers() {
+        // Lines of every length around the counting block's size, so that cuts and
+        // lines straddle blocks.
+        let mut long = Vec::new();
+        for i in 0..40usize {
+            long.extend(std::iter::repeat(b'x').take(i * 7919 % 70_000));
+            long.push(b'\n');
+        }
+        let texts: Vec<Vec<u8>> = vec![
+            b"a\n".to_vec(),
+            b"a\nb\nc\nd\n".to_vec(),
+            b"a\nb\nno newline at the end".to_vec(),
+            b"\n\n\n\n\n\n".to_vec(),
+            long.clone(),
+            [long.as_slice(), b"tail"].concat(),
+        ];
+        for text in &texts {
+            for parts in [1, 2, 3, 4, 7, 64, 1000] {
+                let starts = line_starts(text.as_slice(), text.len() as u64, parts).unwrap();
+                assert_eq!(
+                    starts,
+                    expected_starts(text, parts),
+                    "{} bytes, {parts} parts",
+                    text.len()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn only_the_deciding_lines_are_parsed() {
+        let hex = "da39a3ee5e6b4b0d3255bfef95601890afd80709";
+        // A bad line after the first is the part's to find, not the split's.
+        let text = format!("# c\n{hex}  a\nnot a checksum line\n{hex}  b\n");
+        let split = split_manifest(Cursor::new(&text), text.len() as u64, None, 2).unwrap();
+        assert_eq!(split.parser.algorithm, Some(Algorithm::Sha1));
+        assert_eq!(split.parser.form, Some(UntaggedForm::Indicator));
+        // Tagged lines leave the form open: the first untagged line decides it, however
+        // far down.
+        let text = format!("SHA1 (a) = {hex}\nSHA1 (b) = {hex}\n{hex} c\n{hex}  d\n");
+        let split = split_manifest(Cursor::new(&text), text.len() as u64, None, 3).unwrap();
+        assert_eq!(split.parser.form, Some(UntaggedForm::SingleSpace));
+        // A bad line before that decision, or no checksum line, is the split's error.
+        for (text, expected) in [
+            (format!("# c\nnot a checksum line\n{hex}  b\n"), "line 2"),
+            ("# nothing\n\n".to_string(), "no checksum lines"),
+        ] {
+            let error = split_manifest(Cursor::new(&text), text.len() as u64, None, 2).unwrap_err();
+            assert!(error.to_string().contains(expected), "{error}");
+        }
     }
 }
 

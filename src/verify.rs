@@ -185,8 +185,11 @@ pub fn nothing_verified(options: &Options, summary: &Summary) -> bool {
 
 /// Cuts the manifest of `root` (as `options` name it) into at most `parts` parts at
 /// line starts, of about equal bytes, for checking them apart (on a cluster), each with
-/// `Options::part`. Reads the whole manifest once, so that a bad line or an empty
-/// manifest is the error [`check`] gives, before anything is hashed.
+/// `Options::part`. Parses only the first lines (those that decide the algorithm and
+/// form) and counts the others' newlines ([`split_manifest`]): an empty manifest, or a
+/// bad line among the first, is the error [`check`] gives; a later bad line is the
+/// error of the part that holds it, and the first such error in part order is the
+/// whole manifest's.
 pub fn split(root: &Path, options: &Options, parts: usize) -> Result<Split, Error> {
     let opened = OpenedManifest::open(root, options)?;
     let len = opened

@@ -171,10 +171,12 @@ unsafe fn options_from_c(given: &checksig_options) -> Result<Options, &'static s
 /// (on a cluster): writes them into `out` (room for `parts`), their number into
 /// `*count`, and what the whole manifest decided into `*algorithm` (a
 /// `checksig_algorithm`) and `*form` (a `checksig_form`) — each part is checked with
-/// those, its `start`, `end` and `first_line` in the options' `part_*` fields. Reads
-/// the whole manifest once: a bad line or an empty manifest is the error a check
-/// gives. Returns NULL on success, else that error's message (the caller's: release it
-/// with `checksig_free`). Reentrant.
+/// those, its `start`, `end` and `first_line` in the options' `part_*` fields. Parses
+/// only the manifest's first lines (and counts the others' newlines): an empty
+/// manifest or a bad line among the first is the error a check gives; a later bad
+/// line is the error of the part that holds it, and the first such error in part
+/// order is the whole manifest's. Returns NULL on success, else that error's message
+/// (the caller's: release it with `checksig_free`). Reentrant.
 ///
 /// # Safety
 /// `root_dir` as for `checksig_start`; `out` valid for writes of `parts` parts;

@@ -88,15 +88,29 @@ def test_ignore_missing_and_nothing_verified(client, tmp_path):
     assert str(remote.value) == str(local.value)
 
 
+GOOD_LINES = "".join(f"{'0' * 40}  file {i}\n" for i in range(300))
+
+
 @pytest.mark.parametrize(
-    "text", ["not a checksum line\n", "", f"{'0' * 40}  a\n{'0' * 40} b\n"]
+    "text",
+    [
+        "not a checksum line\n",
+        "",
+        f"{'0' * 40}  a\n{'0' * 40} b\n",
+        # Bad lines past the first ones: found by the parts that hold them, and the
+        # first in the manifest is the error, whichever part finishes first.
+        f"{GOOD_LINES}not a checksum line\n{GOOD_LINES}",
+        f"{GOOD_LINES}{GOOD_LINES}{'0' * 40} single space\n",
+        f"{GOOD_LINES}bad one\n{GOOD_LINES}{GOOD_LINES}bad two\n",
+    ],
 )
-def test_manifest_errors_are_checks_errors(client, tmp_path, text):
+@pytest.mark.parametrize("parts", [None, 3, 8])
+def test_manifest_errors_are_checks_errors(client, tmp_path, text, parts):
     (tmp_path / "sha1sum.txt").write_text(text)
     with pytest.raises(checksig.ManifestError) as local:
         checksig.check(tmp_path)
     with pytest.raises(checksig.ManifestError) as remote:
-        checksig.check_distributed(tmp_path, client)
+        checksig.check_distributed(tmp_path, client, parts=parts)
     assert str(remote.value) == str(local.value)
 
 
