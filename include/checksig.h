@@ -123,7 +123,8 @@ typedef struct checksig_options {
   uint32_t algorithm;
   // Files read at once, each by its own thread (reads in flight, for SSDs, NVMe and
   // network storage on data not in the page cache); 0 for the default: `jobs` when
-  // that is set, else 64. Bounded by the open-file limit.
+  // that is set, else one per core while reads come from the page cache and up to
+  // 64 once they wait for the storage. Bounded by the open-file limit.
   size_t readers;
   // Stream the verdicts: every entry's verdict is queued, in manifest order, as soon
   // as it and every entry before it are decided, for `checksig_next_verdicts` or
@@ -286,10 +287,12 @@ struct checksig_job *checksig_create_start(const char *root_dir,
 // (on a cluster): writes them into `out` (room for `parts`), their number into
 // `*count`, and what the whole manifest decided into `*algorithm` (a
 // `checksig_algorithm`) and `*form` (a `checksig_form`) — each part is checked with
-// those, its `start`, `end` and `first_line` in the options' `part_*` fields. Reads
-// the whole manifest once: a bad line or an empty manifest is the error a check
-// gives. Returns NULL on success, else that error's message (the caller's: release it
-// with `checksig_free`). Reentrant.
+// those, its `start`, `end` and `first_line` in the options' `part_*` fields. Parses
+// only the manifest's first lines (and counts the others' newlines): an empty
+// manifest or a bad line among the first is the error a check gives; a later bad
+// line is the error of the part that holds it, and the first such error in part
+// order is the whole manifest's. Returns NULL on success, else that error's message
+// (the caller's: release it with `checksig_free`). Reentrant.
 //
 // # Safety
 // `root_dir` as for `checksig_start`; `out` valid for writes of `parts` parts;

@@ -172,6 +172,7 @@ fn manifest_contents(
         jobs: options.jobs,
         readers: options.readers,
         ignore_missing: false,
+        list_order: false,
         control,
     };
     let mut outcomes = vec![None; walk.files.len()];

@@ -432,7 +432,7 @@ fn line_starts<R: Read>(
             // newline at or after the cut's byte minus one, and after the last start.
             let cut = (next_part * len / parts).max(starts[starts.len() - 1].0 + 1);
             let from = ((cut - 1).saturating_sub(offset) as usize).max(counted);
-            let Some(found) = block.get(from..).and_then(|rest| first_newline(rest)) else {
+            let Some(found) = block.get(from..).and_then(first_newline) else {
                 break;
             };
             let newline = from + found;

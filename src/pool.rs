@@ -3,19 +3,21 @@
 //! manifest creation ([`crate::create`]), which differ only in where the names come
 //! from.
 //!
-//! One pass over the files, on `readers` scoped threads:
+//! One pass over the files, on scoped reader threads (one per core, more when reads
+//! wait for the storage: see `Readers`):
 //!
 //! - **Small files** (under [`DEFER_MIN_LEN`]) are opened, `fstat`ed, read and hashed
-//!   at once by the thread that claimed them, in batches taken in list order. Each name
-//!   is looked up once (no separate `stat` pass: on a million tiny files the second
-//!   path walk was a sixth of the time).
+//!   at once by the thread that claimed them, in batches taken from both ends of the
+//!   list (one reader, or a stream of outcomes: in list order). Each name is looked up once (no separate `stat`
+//!   pass: on a million tiny files the second path walk was a sixth of the time).
 //! - **Large files** are only opened and sized on that pass, then put on a shared
-//!   heap and hashed largest first by whichever thread is free, so that a big file is
-//!   not left to run alone at the end, and two big files in one batch are still read
-//!   at once. When no small file is left to start and a core is free, a large file is
-//!   hashed by more than one thread: two taking turns ([`hash_alternating`]), or, for
-//!   BLAKE3, its share of the cores, each hashing its own subtrees ([`crate::tree`]).
-//!   Large files are read with the kernel asked to read ahead ([`ReadAhead`]).
+//!   heap and hashed largest first: between batches while a core is left for the small
+//!   files, so that a big file runs beside them rather than alone after them, then by
+//!   whichever thread is free. When no small file is left to start and a core is free,
+//!   a large file is hashed by more than one thread: two taking turns
+//!   ([`hash_alternating`]), or, for BLAKE3, its share of the cores, each hashing its
+//!   own subtrees ([`crate::tree`]). Large files are read with the kernel asked to
+//!   read ahead ([`ReadAhead`]).
 //!
 //! Why many threads, more than cores: on storage that is not in the page cache, a
 //! thread waiting for its read sleeps in the kernel, not on a core, and SSDs and NVMe
@@ -40,7 +42,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::num::NonZeroUsize;
 use std::os::unix::fs::FileExt;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -85,13 +87,23 @@ const TURN_SPIN: Duration = Duration::from_millis(20);
 /// nothing next to the files, on a million tiny files.
 const BATCH_FILES: usize = 256;
 
-/// Reads in flight by default: enough for the storage measured here to come near its
-/// limit on small cold files, at no cost on warm ones (see `Options::readers`).
+/// Reads in flight by default once reads wait for the storage (see `Readers`): enough
+/// for the storage measured here to come near its limit on small cold files.
 /// Measured on 50,000 files of 4 KiB evicted from the page cache: 16 readers 1.07 s,
-/// 32 0.84 s, 64 0.81 s, 128 0.71 s, against plain reads by 128 threads 0.74 s; in
-/// the page cache 0.21-0.23 s whatever the number; 20,000 files of 16 KiB and 1 GiB,
-/// cached: 16 readers 0.84 s, 64 0.86 s, 128 0.91 s.
+/// 32 0.84 s, 64 0.81 s, 128 0.71 s, against plain reads by 128 threads 0.74 s.
 pub const DEFAULT_READERS: usize = 64;
+
+/// A read that takes longer than this, plus its bytes at [`CACHED_READ_BYTES_PER_US`],
+/// waited for the storage: a read from the page cache takes a few microseconds
+/// (measured here: 1-2 µs for 4 KiB, 10-20 µs for 128 KiB), one from an NVMe drive
+/// 50-100 µs and more, from a network file system a millisecond.
+const SLOW_READ: Duration = Duration::from_micros(40);
+
+/// Bytes a read from the page cache copies per microsecond, at the least.
+const CACHED_READ_BYTES_PER_US: u128 = 4 * 1024;
+
+/// Files a reader opens and reads before it judges the storage (see [`ReadWatch`]).
+const WATCH_WINDOW: u32 = 16;
 
 /// Descriptors left to the host process when the open-file limit bounds the readers.
 const RESERVED_DESCRIPTORS: u64 = 32;
@@ -128,6 +140,9 @@ pub(crate) struct Run<'a> {
     pub readers: Option<NonZeroUsize>,
     /// A missing file is `Outcome::Skipped` rather than a failure.
     pub ignore_missing: bool,
+    /// Claim the files in list order, whatever the readers (for outcomes consumed as
+    /// they come); else many readers claim from both ends (see `batch_of_claim`).
+    pub list_order: bool,
     pub control: &'a Control,
 }
 
@@ -155,39 +170,59 @@ impl Run<'_> {
             .files_total
             .store(count as u64, Ordering::Relaxed);
         if count > 0 {
-            let readers = self.reader_count(count);
+            let Readers { first, most } = self.reader_count(count);
             // One reader (a spinning disk) reads for long: a `stat` pass first gives
             // progress its byte total from the start, at the price of a second lookup
             // of each name. Many readers count sizes as they open the files.
-            let sized = readers == 1 && self.size_all(files);
+            let sized = most == 1 && self.size_all(files);
             // Batches small enough that every reader gets several.
-            let batch = (count / (readers * 4)).clamp(1, BATCH_FILES);
-            let (sender, receiver) = bounded::<Vec<(u32, Outcome)>>(readers * 2);
+            let batch = (count / (most * 4)).clamp(1, BATCH_FILES);
+            let defer = most > 1;
+            let (sender, receiver) = bounded::<Message>(most * 2);
             let shared = Shared {
                 run: self,
                 files,
                 count,
                 next_batch: AtomicUsize::new(0),
                 batch,
+                batches: count.div_ceil(batch),
+                both_ends: defer && !self.list_order,
                 large: Mutex::new(BinaryHeap::new()),
                 large_added: Condvar::new(),
-                claiming: AtomicUsize::new(readers),
+                claiming: AtomicUsize::new(first),
                 cores: thread::available_parallelism().map_or(1, NonZeroUsize::get),
                 hashing_large: AtomicUsize::new(0),
+                may_grow: first < most,
+                grown: AtomicBool::new(false),
             };
             thread::scope(|scope| {
-                let threads: Vec<_> = (0..readers)
-                    .map(|_| {
-                        let sender = sender.clone();
-                        let shared = &shared;
-                        scope.spawn(move || shared.reader(readers > 1, !sized, &sender))
-                    })
-                    .collect();
+                let spawn = |sender: Sender<Message>| {
+                    let shared = &shared;
+                    scope.spawn(move || shared.reader(defer, !sized, &sender))
+                };
+                let mut threads: Vec<_> = (0..first).map(|_| spawn(sender.clone())).collect();
+                #[cfg(test)]
+                tests::STARTED_READERS.with(|started| started.set(started.get() + first));
                 // Only the readers hold senders: the loop ends when they all have.
                 drop(sender);
-                for decided in receiver {
-                    for (file, outcome) in decided {
-                        on_decided(file, outcome);
+                for message in receiver {
+                    match message {
+                        Message::Decided(decided) => {
+                            for (file, outcome) in decided {
+                                on_decided(file, outcome);
+                            }
+                        }
+                        Message::Grow(sender) => {
+                            let more = most - threads.len();
+                            // Counted as claiming before they start, so that no reader
+                            // stops waiting for large files they may add. If every
+                            // batch is claimed already, they find none and stop.
+                            shared.claiming.fetch_add(more, Ordering::AcqRel);
+                            threads.extend((0..more).map(|_| spawn(sender.clone())));
+                            #[cfg(test)]
+                            tests::STARTED_READERS
+                                .with(|started| started.set(started.get() + more));
+                        }
                     }
                 }
                 // Joined one by one, not just left to the scope: the scope waits for
@@ -219,20 +254,61 @@ impl Run<'_> {
     }
 
     /// The readers for `count` files: the caller's, else `jobs` when given (1 for a
-    /// spinning disk), else the default; never more than files, nor than the open-file
-    /// limit allows (each reader holds a file and its own root descriptor).
-    fn reader_count(&self, count: usize) -> usize {
-        let wanted = match (self.readers, self.jobs) {
-            (Some(readers), _) => readers.get(),
-            (None, Some(jobs)) => jobs.get(),
-            (None, None) => DEFAULT_READERS,
-        };
+    /// spinning disk), else the default: one per core at first, and
+    /// [`DEFAULT_READERS`] once reads wait for the storage (`Readers`); never more
+    /// than files, nor than the open-file limit allows (each reader holds a file and
+    /// its own root descriptor).
+    fn reader_count(&self, count: usize) -> Readers {
         let descriptors = crate::os::open_file_limit().saturating_sub(RESERVED_DESCRIPTORS);
         let allowed = usize::try_from(descriptors / 2)
             .unwrap_or(usize::MAX)
             .max(1);
-        wanted.min(allowed).min(count).max(1)
+        let bound = |wanted: usize| wanted.min(allowed).min(count).max(1);
+        match (self.readers, self.jobs) {
+            (Some(readers), _) => Readers::fixed(bound(readers.get())),
+            (None, Some(jobs)) => Readers::fixed(bound(jobs.get())),
+            (None, None) => {
+                let cores = thread::available_parallelism().map_or(1, NonZeroUsize::get);
+                Readers {
+                    first: bound(cores),
+                    most: bound(DEFAULT_READERS),
+                }
+            }
+        }
     }
+}
+
+/// How many readers a run starts with, and how many it may grow to.
+///
+/// With the data in the page cache, more readers than cores only compete for the
+/// cores: each costs a thread, a buffer and its root descriptor, and a large file
+/// hashed among 64 runnable readers gets a 64th of a core. On storage that makes reads
+/// wait, many reads in flight are what keeps it busy. So the default starts one reader
+/// per core and starts the others when [`SLOW_READS_TO_GROW`] reads have waited for
+/// the storage ([`SLOW_READ`]); a number the caller chose is started at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Readers {
+    first: usize,
+    most: usize,
+}
+
+impl Readers {
+    fn fixed(readers: usize) -> Readers {
+        Readers {
+            first: readers,
+            most: readers,
+        }
+    }
+}
+
+/// What a reader sends the calling thread.
+enum Message {
+    /// Outcomes of a batch, or of one large file.
+    Decided(Decided),
+    /// Reads wait for the storage: start the other readers (with clones of this
+    /// sender, since the calling thread holds none, so that the channel closes when
+    /// the last reader stops).
+    Grow(Sender<Message>),
 }
 
 /// A large file waiting to be hashed: its size (the heap's key: largest first, then
@@ -248,9 +324,14 @@ struct Shared<'r, F> {
     run: &'r Run<'r>,
     files: &'r F,
     count: usize,
-    /// The next batch to claim; batch `n` is files `n * batch ..`.
+    /// Claims of batches so far (see `batch_of_claim`); batch `n` is files
+    /// `n * batch ..`.
     next_batch: AtomicUsize,
     batch: usize,
+    /// Batches in all.
+    batches: usize,
+    /// Claim batches from both ends of the list (see `batch_of_claim`).
+    both_ends: bool,
     /// Large files opened and sized, waiting to be hashed.
     large: Mutex<BinaryHeap<LargeFile>>,
     /// Signalled when a large file is added or a reader stops claiming batches.
@@ -262,6 +343,10 @@ struct Shared<'r, F> {
     cores: usize,
     /// Large files (at least `DEFER_MIN_LEN`) being hashed now, by any path.
     hashing_large: AtomicUsize,
+    /// The run started fewer readers than it may have (see `Readers`).
+    may_grow: bool,
+    /// Set by the reader that asked for the other readers.
+    grown: AtomicBool,
 }
 
 impl<F: FileNames> Shared<'_, F> {
@@ -269,51 +354,101 @@ impl<F: FileNames> Shared<'_, F> {
     /// largest first until none is left and no reader can add one. `defer`: put large
     /// files on the heap (false for a single reader, which reads in list order).
     /// `count_sizes`: add each file's size to the progress total as it is opened.
-    fn reader(&self, defer: bool, count_sizes: bool, decided: &Sender<Decided>) {
+    fn reader(&self, defer: bool, count_sizes: bool, decided: &Sender<Message>) {
         let control = self.run.control;
         let own_root = self.run.root.for_worker();
         let root = own_root.as_ref().unwrap_or(self.run.root);
         let mut buffer = vec![0u8; READ_BUFFER_LEN];
         let mut name = Vec::new();
+        let mut watch = ReadWatch::default();
         loop {
-            let start = self.next_batch.fetch_add(1, Ordering::Relaxed) * self.batch;
-            if start >= self.count || control.is_cancelled() {
+            let claim = self.next_batch.fetch_add(1, Ordering::Relaxed);
+            if claim >= self.batches || control.is_cancelled() {
                 break;
             }
+            let start = self.batch_of_claim(claim) * self.batch;
             let end = (start + self.batch).min(self.count);
             let mut outcomes = Vec::with_capacity(end - start);
             for file in start as u32..end as u32 {
                 if control.is_cancelled() {
                     break;
                 }
+                let timed = self.may_grow.then(Instant::now);
                 let outcome = match self.open(root, file, &mut name, count_sizes) {
                     Err(outcome) => outcome,
                     Ok((_, stat)) if defer && stat.len >= DEFER_MIN_LEN => {
                         self.defer(stat.len, file);
                         continue;
                     }
-                    Ok((opened, stat)) => self.hash(file, opened, stat.len, &mut buffer, true),
+                    Ok((opened, stat)) => {
+                        let watch = timed.map(|started| (&mut watch, started));
+                        self.hash(file, opened, stat.len, &mut buffer, true, watch)
+                    }
                 };
                 outcomes.push((file, outcome));
                 control.files_done.fetch_add(1, Ordering::Relaxed);
+                if watch.storage_is_slow && self.should_grow() {
+                    // Failing to send means the calling thread is gone: the batch's
+                    // send below fails too.
+                    let _ = decided.send(Message::Grow(decided.clone()));
+                }
             }
-            if decided.send(outcomes).is_err() {
+            if decided.send(Message::Decided(outcomes)).is_err() {
                 break;
+            }
+            // A large file found while small ones are left is hashed now, if a core
+            // is left for the small ones: it then runs beside them, not alone after.
+            if let Some(file) = self.large_file_beside_batches() {
+                let outcome = self.hash_large(root, file, &mut name, &mut buffer);
+                if decided
+                    .send(Message::Decided(vec![(file, outcome)]))
+                    .is_err()
+                {
+                    break;
+                }
             }
         }
         self.claiming.fetch_sub(1, Ordering::AcqRel);
         self.large_added.notify_all();
         while let Some((_, Reverse(file))) = self.next_large() {
-            // Opened again: its size was counted when it was put on the heap.
-            let outcome = match self.open(root, file, &mut name, false) {
-                Err(outcome) => outcome,
-                Ok((opened, stat)) => self.hash(file, opened, stat.len, &mut buffer, false),
-            };
-            control.files_done.fetch_add(1, Ordering::Relaxed);
-            if decided.send(vec![(file, outcome)]).is_err() {
+            let outcome = self.hash_large(root, file, &mut name, &mut buffer);
+            if decided
+                .send(Message::Decided(vec![(file, outcome)]))
+                .is_err()
+            {
                 break;
             }
         }
+    }
+
+    /// Opens and hashes a large file taken from the heap (opened again: its size was
+    /// counted when it was put there).
+    fn hash_large(
+        &self,
+        root: &RootDir,
+        file: u32,
+        name: &mut Vec<u8>,
+        buffer: &mut [u8],
+    ) -> Outcome {
+        let claiming = self.batches_left();
+        let outcome = match self.open(root, file, name, false) {
+            Err(outcome) => outcome,
+            Ok((opened, stat)) => self.hash(file, opened, stat.len, buffer, claiming, None),
+        };
+        self.run.control.files_done.fetch_add(1, Ordering::Relaxed);
+        outcome
+    }
+
+    /// The largest waiting file, if batches of small files are left and fewer large
+    /// files than cores less one are being hashed: the small files keep a core.
+    fn large_file_beside_batches(&self) -> Option<u32> {
+        if !self.batches_left()
+            || self.hashing_large.load(Ordering::Acquire) + 1 >= self.cores.max(2)
+        {
+            return None;
+        }
+        let mut large = self.large.lock().unwrap_or_else(|e| e.into_inner());
+        large.pop().map(|(_, Reverse(file))| file)
     }
 
     /// Opens file `file` as a regular file, counting its size into the progress total
@@ -347,6 +482,33 @@ impl<F: FileNames> Shared<'_, F> {
                 .fetch_add(stat.len, Ordering::Relaxed);
         }
         Ok((opened, stat))
+    }
+
+    /// The batch that claim number `claim` takes. Many readers take them from both
+    /// ends of the list in turn (0, last, 1, last but one...), so that a large file
+    /// listed last (as a data set's archive often is, after its small files) is found
+    /// early, and hashed beside the small files rather than alone after them. One
+    /// reader (a spinning disk's), or a run whose outcomes are consumed as they come
+    /// (`Run::list_order`), takes them in list order.
+    fn batch_of_claim(&self, claim: usize) -> usize {
+        match (self.both_ends, claim % 2) {
+            (true, 1) => self.batches - 1 - claim / 2,
+            (true, _) => claim / 2,
+            (false, _) => claim,
+        }
+    }
+
+    /// Whether some batch is not claimed yet.
+    fn batches_left(&self) -> bool {
+        self.next_batch.load(Ordering::Relaxed) < self.batches
+    }
+
+    /// Whether this reader, which found the storage slow, is the one to ask for the
+    /// other readers: the first, while batches are left to claim.
+    fn should_grow(&self) -> bool {
+        !self.grown.load(Ordering::Relaxed)
+            && self.batches_left()
+            && !self.grown.swap(true, Ordering::AcqRel)
     }
 
     /// Puts a large file on the heap (its size is counted already: it is opened again
@@ -385,6 +547,8 @@ impl<F: FileNames> Shared<'_, F> {
     /// large, no small file is left to start, and a core is free (BLAKE3 alone: each
     /// thread hashes its own subtrees, [`crate::tree`]; otherwise two threads taking
     /// turns, [`hash_alternating`]). `claiming`: called from this reader's batch loop.
+    /// `watch`: time the first read, from the instant given (taken before the file was
+    /// opened), into this reader's [`ReadWatch`].
     fn hash(
         &self,
         file: u32,
@@ -392,6 +556,7 @@ impl<F: FileNames> Shared<'_, F> {
         len: u64,
         buffer: &mut [u8],
         claiming: bool,
+        watch: Option<(&mut ReadWatch, Instant)>,
     ) -> Outcome {
         let control = self.run.control;
         let algorithms = self.files.algorithms(file);
@@ -411,7 +576,7 @@ impl<F: FileNames> Shared<'_, F> {
                 hash_alternating(&opened, len, algorithms, control)
             }
         } else {
-            hash_contents(opened, len, algorithms, buffer, control)
+            hash_contents(opened, len, algorithms, buffer, control, watch)
         };
         if large {
             self.hashing_large.fetch_sub(1, Ordering::AcqRel);
@@ -437,7 +602,7 @@ impl<F: FileNames> Shared<'_, F> {
             .claiming
             .load(Ordering::Acquire)
             .saturating_sub(usize::from(claiming));
-        let batches_left = self.next_batch.load(Ordering::Relaxed) * self.batch < self.count;
+        let batches_left = self.batches_left();
         self.run.jobs.is_none()
             && others_claiming == 0
             && !batches_left
@@ -572,6 +737,7 @@ fn hash_contents(
     algorithms: &[Algorithm],
     buffer: &mut [u8],
     control: &Control,
+    mut watch: Option<(&mut ReadWatch, Instant)>,
 ) -> io::Result<Digests> {
     let mut hasher = Algorithm::hashers(algorithms);
     let mut total = 0u64;
@@ -589,6 +755,9 @@ fn hash_contents(
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
             Err(error) => return Err(error),
         };
+        if let Some((watch, started)) = watch.take() {
+            watch.count(started.elapsed(), read);
+        }
         hasher.update(&buffer[..read]);
         control.bytes_done.fetch_add(read as u64, Ordering::Relaxed);
         total += read as u64;
@@ -597,6 +766,37 @@ fn hash_contents(
         }
     }
     Ok(hasher.finalize())
+}
+
+/// What one reader has seen of its small files' first reads, while the run may grow
+/// its readers (see `Readers`): in each window of [`WATCH_WINDOW`] files, how many
+/// waited for the storage ([`SLOW_READ`]). Per reader, so that timing costs no shared
+/// write; by windows, so that a data set cached at first and cold later is seen, and
+/// by majority, because with the data cached one read in a few hundred is slow too
+/// (its thread preempted mid-read: measured here, 0.2-0.7 % of 50,000 files).
+#[derive(Debug, Default)]
+struct ReadWatch {
+    timed: u32,
+    slow: u32,
+    /// Most reads of a window waited: the storage, not the cores, is the limit.
+    storage_is_slow: bool,
+}
+
+impl ReadWatch {
+    /// Counts a file opened and read up to `bytes`, taking `elapsed`.
+    fn count(&mut self, elapsed: Duration, bytes: usize) {
+        let copying = Duration::from_micros((bytes as u128 / CACHED_READ_BYTES_PER_US) as u64);
+        let waited = elapsed > SLOW_READ + copying;
+        #[cfg(test)]
+        let waited = waited || tests::ALL_READS_WAIT.load(Ordering::Relaxed);
+        self.timed += 1;
+        self.slow += u32::from(waited);
+        if self.timed == WATCH_WINDOW {
+            self.storage_is_slow |= 2 * self.slow > WATCH_WINDOW;
+            self.timed = 0;
+            self.slow = 0;
+        }
+    }
 }
 
 /// The failure reason for an I/O error on a listed file.
@@ -610,6 +810,124 @@ pub(crate) fn reason_for(error: &io::Error) -> Reason {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every read counts as having waited for the storage (on a test machine the
+    /// files are cached): set by the test of a pool's growth only. Other tests that
+    /// run meanwhile may grow too, which changes how fast they run, not what they get.
+    pub(super) static ALL_READS_WAIT: AtomicBool = AtomicBool::new(false);
+
+    thread_local! {
+        /// Readers the pools run from this thread started.
+        pub(super) static STARTED_READERS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    const MICROS: fn(u64) -> Duration = Duration::from_micros;
+
+    #[test]
+    fn the_storage_is_slow_when_most_reads_of_a_window_waited() {
+        // (elapsed of each read, bytes, reads, slow after them)
+        let cases = [
+            (MICROS(3), 4096, 16, false),        // cached 4 KiB reads
+            (MICROS(20), 128 * 1024, 16, false), // cached 128 KiB reads
+            (MICROS(300), 4096, 15, false),      // cold, but the window is not over
+            (MICROS(300), 4096, 16, true),       // cold: a window of waits
+            (MICROS(60), 128 * 1024, 32, false), // within a 128 KiB copy's time
+            (MICROS(120), 128 * 1024, 16, true), // longer than that
+        ];
+        for (elapsed, bytes, reads, slow) in cases {
+            let mut watch = ReadWatch::default();
+            for _ in 0..reads {
+                watch.count(elapsed, bytes);
+            }
+            assert_eq!(watch.storage_is_slow, slow, "{elapsed:?} {bytes} x {reads}");
+        }
+        // A read preempted now and then is no slow storage; half a window is not a
+        // majority, nine reads of sixteen are.
+        for (waits_per_window, slow) in [(0, false), (1, false), (8, false), (9, true)] {
+            let mut watch = ReadWatch::default();
+            for _ in 0..20 {
+                for read in 0..WATCH_WINDOW {
+                    let elapsed = if read < waits_per_window {
+                        MICROS(500)
+                    } else {
+                        MICROS(2)
+                    };
+                    watch.count(elapsed, 4096);
+                }
+            }
+            assert_eq!(
+                watch.storage_is_slow, slow,
+                "{waits_per_window} in a window"
+            );
+        }
+    }
+
+    /// Files `0..count` under a temp directory, each named by its number.
+    struct Numbered(u32);
+
+    impl FileNames for Numbered {
+        fn count(&self) -> usize {
+            self.0 as usize
+        }
+
+        fn c_name<'b>(&self, file: u32, buffer: &'b mut Vec<u8>) -> &'b CStr {
+            buffer.clear();
+            buffer.extend_from_slice(format!("{file}\0").as_bytes());
+            CStr::from_bytes_with_nul(buffer).unwrap()
+        }
+
+        fn algorithms(&self, _file: u32) -> &[Algorithm] {
+            &[Algorithm::Sha1]
+        }
+    }
+
+    #[test]
+    fn a_pool_whose_reads_wait_starts_its_other_readers_and_hashes_every_file_once() {
+        let dir = std::env::temp_dir().join(format!("checksig-pool-grow-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let count = 3000u32;
+        for file in 0..count {
+            std::fs::write(dir.join(file.to_string()), file.to_string()).unwrap();
+        }
+        let root = RootDir::open(&dir).unwrap();
+        for all_wait in [false, true] {
+            ALL_READS_WAIT.store(all_wait, Ordering::Relaxed);
+            let control = Control::default();
+            let run = Run {
+                root: &root,
+                jobs: None,
+                readers: None,
+                ignore_missing: false,
+                list_order: false,
+                control: &control,
+            };
+            let mut seen = vec![0u32; count as usize];
+            assert!(run.hash_all(&Numbered(count), |file, outcome| {
+                seen[file as usize] += 1;
+                let Outcome::Digests(digests) = outcome else {
+                    panic!("{file}: {outcome:?}");
+                };
+                let mut expected = Algorithm::Sha1.hasher();
+                expected.update(file.to_string().as_bytes());
+                assert_eq!(digests.as_slice(), [expected.finalize()], "{file}");
+            }));
+            assert!(seen.iter().all(|&n| n == 1), "every file decided once");
+            let started = STARTED_READERS.with(|started| started.take());
+            let cores = thread::available_parallelism().map_or(1, NonZeroUsize::get);
+            // Without waits it may still grow on a loaded machine: only the growth is
+            // certain.
+            assert!(
+                started >= cores.min(DEFAULT_READERS),
+                "{started} readers started"
+            );
+            if all_wait {
+                let most = run.reader_count(count as usize).most;
+                assert_eq!(started, most, "all readers started");
+            }
+        }
+        ALL_READS_WAIT.store(false, Ordering::Relaxed);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     /// A file of `len` bytes of varied content in the temp directory, removed on drop.
     struct TempFile(std::path::PathBuf);

@@ -52,8 +52,10 @@ pub struct Options {
     pub jobs: Option<NonZeroUsize>,
     /// Files read at once, each by its own thread, which hashes what it reads: many
     /// reads in flight keep an SSD, NVMe drive or network file system busy on data
-    /// that is not cached. `None` for the default: `jobs` when given, else
-    /// [`DEFAULT_READERS`] (64). Bounded by the open-file limit (two descriptors each).
+    /// that is not cached. `None` for the default: `jobs` when given, else one per core
+    /// while reads come from the page cache, and up to [`DEFAULT_READERS`] (64) once
+    /// they wait for the storage. Bounded by the open-file limit (two descriptors
+    /// each).
     pub readers: Option<NonZeroUsize>,
     /// GNU's `--ignore-missing`: a missing file is skipped, not a failure. A check that
     /// verified nothing at all still fails.
@@ -67,6 +69,13 @@ pub struct Options {
     /// one manifest on many machines: the parts' reports, concatenated in order, are
     /// the whole check's (and [`nothing_verified`] applies to their sum).
     pub part: Option<ManifestPart>,
+    /// The verdicts are consumed as they come ([`check_each`] feeding a stream): read
+    /// the files in manifest order, so that each verdict follows soon after the ones
+    /// before it. Otherwise, when only the end result counts, the readers take files
+    /// from both ends of the list, which finds a large file listed last early and
+    /// finishes sooner (see `crate::pool`); the verdicts still come in manifest order,
+    /// the later ones later.
+    pub stream: bool,
 }
 
 /// A part of the manifest to check, and what the whole manifest decided.
@@ -146,6 +155,7 @@ pub fn check_each(
         jobs: options.jobs,
         readers: options.readers,
         ignore_missing: options.ignore_missing,
+        list_order: options.stream,
         control,
     };
     let mut table = FileTable::new(&plan.algorithms);

@@ -137,6 +137,7 @@ unsafe fn options_from_c(given: &checksig_options) -> Result<Options, &'static s
         readers: NonZeroUsize::new(given.readers),
         ignore_missing: given.ignore_missing,
         list_matches: given.list_matches,
+        stream: given.stream,
         ..Options::default()
     };
     if let Some(manifest) = argument_bytes(given.manifest) {
