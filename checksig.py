@@ -38,6 +38,7 @@ from typing import (
     Dict,
     Iterator,
     List,
+    Mapping,
     NamedTuple,
     Optional,
     Sequence,
@@ -224,6 +225,7 @@ class _Options(ctypes.Structure):
         ("part_form", ctypes.c_uint32),
         ("tag", ctypes.c_bool),
         ("blake2b_bits", ctypes.c_uint32),
+        ("shown_root", ctypes.c_char_p),
     ]
 
 
@@ -633,9 +635,10 @@ def _options(
     ignore_missing: bool = False,
     list_matches: bool = False,
     stream: bool = False,
+    shown_root: Optional[bytes] = None,
 ) -> _Options:
     manifest_bytes = None if manifest is None else _path_bytes(manifest, "manifest")
-    return _Options(
+    options = _Options(
         manifest_bytes,
         _count(jobs, "jobs"),
         bool(ignore_missing),
@@ -644,6 +647,8 @@ def _options(
         _count(readers, "readers"),
         bool(stream),
     )
+    options.shown_root = shown_root
+    return options
 
 
 def _run(start: Any, root: bytes, options: _Options,
@@ -909,10 +914,9 @@ def _check_part(
     raised, because the client raises the first part's in part order, and so that
     workers do not log it as a task's failure. Module-level, so that workers import
     it."""
-    manifest = options["manifest"]
     opts = _options(
-        manifest, options["jobs"], None, options["readers"], options["ignore_missing"],
-        options["list_matches"],
+        options["manifest"], options["jobs"], None, options["readers"],
+        options["ignore_missing"], options["list_matches"], shown_root=options["shown_root"],
     )
     opts.algorithm = algorithm
     opts.part_start, opts.part_end, opts.part_first_line = part
@@ -941,6 +945,7 @@ def check_distributed(
     list_matches: bool = False,
     jobs: Optional[int] = None,
     readers: Optional[int] = None,
+    path_map: Optional[Mapping[PathArg, PathArg]] = None,
 ) -> Report:
     """Checks ``root_dir`` against its manifest on a Dask cluster and returns the same
     ``Report`` as ``check()``: failures in manifest order with the manifest's line
@@ -949,8 +954,10 @@ def check_distributed(
     The manifest is read once here and cut into ``parts`` byte ranges at line starts
     (as Hadoop and Spark split their input); each Dask task checks one part with the
     same engine, reading only its range, in the algorithm and line form the whole
-    manifest's first lines decided. Every worker must see the data at the same path
-    as this process. A file listed in two parts is hashed once per part.
+    manifest's first lines decided. Workers are given the root as an absolute path
+    (their working directory is not this process's), through ``path_map`` when they
+    see the data at another path; the report names paths as ``check(root_dir)`` would
+    here. A file listed in two parts is hashed once per part.
 
     Args:
         root_dir, manifest, algorithm, ignore_missing, list_matches, jobs, readers: as
@@ -960,6 +967,10 @@ def check_distributed(
         parts: how many parts; None for about 4 per thread of the cluster's workers.
         progress: called as parts finish with a Progress (files and bytes done; the
             byte total once every part has finished).
+        path_map: where the workers see the data, when not where this process does:
+            ``{"/mnt/nas/archive": "/data/archive"}`` maps a path here (the key) to the
+            same directory on every worker (the value); the longest key that holds
+            ``root_dir`` (and an absolute ``manifest``) applies. None: the same paths.
 
     Raises:
         ManifestError: exactly as ``check()`` raises it (a bad line, an empty
@@ -967,6 +978,8 @@ def check_distributed(
             cannot open).
         ImportError: Dask's ``distributed`` is not installed (``pip install
             checksig[dask]``).
+        ValueError: ``root_dir`` (or an absolute ``manifest``) is under none of
+            ``path_map``'s keys.
         KeyboardInterrupt, or any exception from ``progress``: the parts not finished
             are cancelled first.
     """
@@ -983,12 +996,17 @@ def check_distributed(
         parts = 4 * max(1, sum(client.nthreads().values()))
     options = _options(manifest, jobs, algorithm, readers, ignore_missing, list_matches)
     ranges, algorithm_code, form = _split_manifest(root, options, _count(parts, "parts"))
+    worker_root = _on_workers(root, path_map)
+    worker_manifest = manifest
+    if manifest is not None and os.path.isabs(manifest):
+        worker_manifest = _on_workers(_path_bytes(manifest, "manifest"), path_map)
     settings = {
-        "manifest": manifest,
+        "manifest": worker_manifest,
         "jobs": jobs,
         "readers": readers,
         "ignore_missing": ignore_missing,
         "list_matches": list_matches,
+        "shown_root": root if worker_root != root else None,
     }
     # By its importable name: under `python -m checksig` this module is `__main__`,
     # which workers cannot import.
@@ -996,7 +1014,7 @@ def check_distributed(
     # One `map`, not a `submit` per part: one message to the scheduler (measured, 8
     # empty tasks on a 2-worker LocalCluster: 21 ms against 32 ms).
     futures = client.map(
-        check_part, ranges, root=root, options=settings, algorithm=algorithm_code,
+        check_part, ranges, root=worker_root, options=settings, algorithm=algorithm_code,
         form=form, pure=False,
     )
     try:
@@ -1005,6 +1023,23 @@ def check_distributed(
         client.cancel(futures)
         raise
     return _merge_reports(root, options, results)
+
+
+def _on_workers(path: bytes, path_map: Optional[Mapping[PathArg, PathArg]]) -> bytes:
+    """``path`` as the workers see it: absolute, and through ``path_map``'s longest key
+    that is ``path`` or a directory above it."""
+    absolute = os.path.abspath(path)
+    if not path_map:
+        return absolute
+    matches = []
+    for here, there in path_map.items():
+        prefix = os.path.abspath(_path_bytes(here, "a path_map key")).rstrip(b"/")
+        if absolute == prefix or absolute.startswith(prefix + b"/"):
+            matches.append((len(prefix), prefix, _path_bytes(there, "a path_map value")))
+    if not matches:
+        raise ValueError(f"path_map: {os.fsdecode(absolute)!r} is under none of its paths")
+    _, prefix, there = max(matches)
+    return there.rstrip(b"/") + absolute[len(prefix):] or b"/"
 
 
 def _split_manifest(
@@ -1154,6 +1189,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _path_pair(text: str) -> Tuple[str, str]:
+    """``HERE=THERE`` of ``--path-map``."""
+    import argparse
+
+    here, equals, there = text.partition("=")
+    if not (here and equals and there):
+        raise argparse.ArgumentTypeError(f"expected HERE=THERE, not {text!r}")
+    return here, there
+
+
 def _parser() -> "argparse.ArgumentParser":
     # Imported here: argparse (and dataclasses, which this module avoids) cost more
     # to import than a check of a small directory takes.
@@ -1225,7 +1270,15 @@ def _add_check_arguments(parser: "argparse.ArgumentParser") -> None:
         metavar="ADDRESS",
         help="check on this Dask cluster (e.g. tcp://HOST:8786): the manifest is cut "
         "into parts, each checked by a worker, which must see DIR at the same path "
-        "(pip install checksig[dask])",
+        "or at the one --path-map gives (pip install checksig[dask])",
+    )
+    parser.add_argument(
+        "--path-map",
+        metavar="HERE=THERE",
+        action="append",
+        type=_path_pair,
+        help="with --scheduler: the workers see directory HERE (a path on this machine) "
+        "at THERE; repeatable, the longest HERE that holds DIR applies",
     )
 
 
@@ -1421,10 +1474,16 @@ def _check_one_distributed(target: str, args: "argparse.Namespace", client: Any,
     import json
 
     root, manifest = _target(target, args.manifest)
+    path_map = dict(args.path_map or ())
+    try:
+        _on_workers(_path_bytes(root, "DIR"), path_map)
+    except ValueError as error:  # a DIR --path-map does not cover: the usage's error
+        raise ChecksigError(str(error)) from None
     report = check_distributed(
         root, client, manifest=manifest, algorithm=args.algorithm,
         ignore_missing=args.ignore_missing, progress=watcher,
         list_matches=not (args.quiet or args.status), jobs=args.jobs, readers=args.readers,
+        path_map=path_map,
     )
     watcher.close()
     entries = sorted(
@@ -1528,6 +1587,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if (args.tag or args.length is not None) and not args.create:
         parser.error("--tag and -l/--length are for --create: a check reads each line's "
                      "form, algorithm and length from the line")
+    if args.path_map and not args.scheduler:
+        parser.error("--path-map is for --scheduler: it says where the workers see DIR")
     show_bar = not (args.quiet or args.status or args.json) and sys.stderr.isatty()
     status = 0
     watcher: Optional[_Watcher] = None

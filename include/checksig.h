@@ -149,6 +149,10 @@ typedef struct checksig_options {
   // (Added after `part_form`, as `tag` was: a caller built against an older header
   // passes a shorter struct; recompile against this one.)
   uint32_t blake2b_bits;
+  // The root as failures, matches, verdicts and manifest errors name it, when not
+  // `root_dir` (NULL: `root_dir`): a cluster worker that sees the data at another
+  // path than the client reports the client's paths. Copied. Checks only.
+  const char *shown_root;
 } checksig_options;
 
 // One part of a split manifest (`checksig_split`): check it with

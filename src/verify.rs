@@ -76,6 +76,17 @@ pub struct Options {
     /// finishes sooner (see `crate::pool`); the verdicts still come in manifest order,
     /// the later ones later.
     pub stream: bool,
+    /// The root as failures, matches and manifest errors name it, when not the path
+    /// opened: a cluster worker that sees the data at another path than the client
+    /// (Python's `check_distributed(path_map=...)`) reports the client's paths.
+    pub shown_root: Option<PathBuf>,
+}
+
+impl Options {
+    /// The root as the report names it: `shown_root`, else `root`.
+    pub fn shown_root<'a>(&'a self, root: &'a Path) -> &'a Path {
+        self.shown_root.as_deref().unwrap_or(root)
+    }
 }
 
 /// A part of the manifest to check, and what the whole manifest decided.
@@ -95,7 +106,7 @@ pub fn check(root: &Path, options: &Options) -> Result<Report, Error> {
 /// `Ok` holds the per-file report (which may list failures); `Err` is a problem with
 /// the root or the manifest, or a cancellation.
 pub fn check_with(root: &Path, options: &Options, control: &Control) -> Result<Report, Error> {
-    let root_bytes = root.as_os_str().as_bytes();
+    let root_bytes = options.shown_root(root).as_os_str().as_bytes();
     let mut report = Report::default();
     let summary = check_each(root, options, control, |verdict| {
         let path = || display_join(root_bytes, verdict.name);
@@ -240,7 +251,7 @@ impl OpenedManifest {
             let file_name = manifest_name.file_name()?;
             Algorithm::from_manifest_name(file_name.as_bytes())
         });
-        let path = root.join(&manifest_name);
+        let path = options.shown_root(root).join(&manifest_name);
         let file = open_manifest(&root_dir, &manifest_name).map_err(|error| Error::Manifest {
             path: path.as_os_str().as_bytes().to_vec(),
             error: ManifestError::Io(error),

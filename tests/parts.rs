@@ -132,3 +132,35 @@ fn nothing_verified_is_decided_on_the_merged_counts() {
     assert!(!nothing_verified(&options, &one_matched));
     assert!(!nothing_verified(&Options::default(), &all_missing));
 }
+
+#[test]
+fn a_worker_that_sees_the_data_elsewhere_names_the_clients_paths() {
+    let dir = TempDir::new("parts-shown");
+    dir.write(b"good", b"good\n");
+    dir.write(b"bad", b"bad\n");
+    let good = sha1_hex(b"good\n");
+    dir.manifest(format!("{good}  good\n{good}  bad\n{good}  gone\n").as_bytes());
+    let shown = std::path::PathBuf::from("/as/the/client/sees/it");
+    let options = Options {
+        shown_root: Some(shown.clone()),
+        list_matches: true,
+        ..Options::default()
+    };
+    let report = check(dir.path(), &options).unwrap();
+    let paths: Vec<_> = report.failures.iter().map(|f| f.path.clone()).collect();
+    assert_eq!(
+        paths,
+        [
+            b"/as/the/client/sees/it/bad".to_vec(),
+            b"/as/the/client/sees/it/gone".to_vec()
+        ]
+    );
+    assert_eq!(report.matches[0].path, b"/as/the/client/sees/it/good");
+    dir.manifest(b"not a checksum line\n");
+    let error = check(dir.path(), &options).unwrap_err().to_string();
+    assert!(
+        error.contains("/as/the/client/sees/it/sha1sum.txt"),
+        "{error}"
+    );
+    assert!(!error.contains(&*dir.path().to_string_lossy()), "{error}");
+}

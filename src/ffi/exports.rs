@@ -140,6 +140,9 @@ unsafe fn options_from_c(given: &checksig_options) -> Result<Options, &'static s
         stream: given.stream,
         ..Options::default()
     };
+    if let Some(shown_root) = argument_bytes(given.shown_root) {
+        options.shown_root = Some(PathBuf::from(OsStr::from_bytes(shown_root)));
+    }
     if let Some(manifest) = argument_bytes(given.manifest) {
         if manifest.is_empty() {
             return Err("the manifest name is empty");

@@ -459,10 +459,14 @@ impl checksig_job {
             )));
         }
         let (root, work) = (root.unwrap(), work.unwrap());
+        let shown_root = match &work {
+            Work::Check(options) | Work::StreamedCheck(options) => options.shown_root(&root),
+            Work::Create(_) => &root,
+        };
         let shared = Arc::new(Shared {
             control: Control::default(),
             stream: Stream::default(),
-            root: root.as_os_str().as_bytes().to_vec(),
+            root: shown_root.as_os_str().as_bytes().to_vec(),
             handed_out: Mutex::new(Vec::new()),
             outcome: Mutex::new(None),
             finished: Condvar::new(),
@@ -475,9 +479,8 @@ impl checksig_job {
                 let finished =
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &work {
                         Work::Check(options) => {
-                            let root_bytes = root.as_os_str().as_bytes();
                             let (mut failures, mut matches) =
-                                (Kept::new(root_bytes), Kept::new(root_bytes));
+                                (Kept::new(&shared.root), Kept::new(&shared.root));
                             let result =
                                 check_each(
                                     &root,

@@ -201,6 +201,10 @@ pub struct checksig_options {
     /// (Added after `part_form`, as `tag` was: a caller built against an older header
     /// passes a shorter struct; recompile against this one.)
     pub blake2b_bits: u32,
+    /// The root as failures, matches, verdicts and manifest errors name it, when not
+    /// `root_dir` (NULL: `root_dir`): a cluster worker that sees the data at another
+    /// path than the client reports the client's paths. Copied. Checks only.
+    pub shown_root: *const c_char,
 }
 
 /// How a manifest's untagged lines separate digest and name, which its first untagged

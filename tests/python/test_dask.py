@@ -114,6 +114,42 @@ def test_manifest_errors_are_checks_errors(client, tmp_path, text, parts):
     assert str(remote.value) == str(local.value)
 
 
+def test_workers_see_the_data_where_path_map_says(client, tree, tmp_path):
+    """The workers check the copy the map points them to, and the report names the
+    paths as check() names them here: a copy with one more file changed proves which
+    tree the workers read."""
+    import shutil
+
+    there = tmp_path / "as the workers see it"
+    shutil.copytree(tree, there)
+    (there / "log 042.txt").write_text("changed on the workers' side\n")
+    expected = checksig.check(there, list_matches=True)
+    got = checksig.check_distributed(
+        tree, client, parts=5, list_matches=True, path_map={tree: there}
+    )
+    assert [f.line for f in got.failures] == [f.line for f in expected.failures]
+    here = os.fsencode(tree)
+    assert all(f.path_bytes.startswith(here + b"/") for f in got.failures + got.matches)
+    assert any(f.path.endswith("log 042.txt") for f in got.failures)
+    # The longest key that holds the root applies; a root under none is refused.
+    longest = {str(tree.parent): "/nonexistent", str(tree): str(there)}
+    again = checksig.check_distributed(tree, client, parts=3, path_map=longest)
+    assert again.failures == got.failures
+    with pytest.raises(ValueError, match="under none"):
+        checksig.check_distributed(tree, client, path_map={"/elsewhere": str(there)})
+
+
+def test_a_relative_root_is_the_clients(client, tree, monkeypatch):
+    """Workers have their own working directory: they get the root made absolute, and
+    the report keeps the root as given, as check() does."""
+    monkeypatch.chdir(tree.parent)
+    relative = tree.name
+    same_report(
+        checksig.check_distributed(relative, client, parts=4, list_matches=True),
+        checksig.check(relative, list_matches=True),
+    )
+
+
 def big_tree(root, count=24, mib=16):
     root.mkdir()
     names = []
@@ -191,3 +227,26 @@ def test_cli_against_the_cluster(client, tree, tmp_path):
     )
     assert missing.returncode == 2
     assert b"cannot open root directory" in missing.stderr
+
+
+def test_cli_path_map(client, tree, tmp_path):
+    import shutil
+
+    address = client.scheduler.address
+    there = tmp_path / "copy"
+    shutil.copytree(tree, there)
+    local = subprocess.run(cli_command(tree), cwd=tmp_path, capture_output=True)
+    mapped = subprocess.run(
+        cli_command("--scheduler", address, "--path-map", f"{tree}={there}", tree),
+        cwd=tmp_path, capture_output=True,
+    )
+    assert mapped.returncode == local.returncode == 1
+    assert mapped.stdout == local.stdout
+    for args, message in [
+        (["--path-map", f"{tree}={there}", tree], b"--path-map is for --scheduler"),
+        (["--scheduler", address, "--path-map", "no-equals", tree], b"HERE=THERE"),
+        (["--scheduler", address, "--path-map", f"/elsewhere={there}", tree], b"under none"),
+    ]:
+        refused = subprocess.run(cli_command(*args), cwd=tmp_path, capture_output=True)
+        assert refused.returncode == 2, refused
+        assert message in refused.stderr, refused.stderr
