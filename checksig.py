@@ -708,7 +708,7 @@ def check(
         readers: files read at once, each by its own thread (reads in flight: SSDs,
             NVMe and network storage need many on data not in the page cache); None
             for the default, ``jobs`` when given, else one per core while reads come
-            from the page cache and up to 64 once they wait for the storage.
+            from the page cache and up to 128 once they wait for the storage.
 
     Returns:
         A Report: ``report.ok`` tells whether every entry matched.
@@ -1330,7 +1330,7 @@ def _add_hashing_arguments(parser: "argparse.ArgumentParser", count: Any) -> Non
         type=count,
         metavar="N",
         help="files read at once, each by its own thread (default: N of --jobs, else one "
-        "per core, up to 64 once reads wait for the storage): many reads in flight keep "
+        "per core, up to 128 once reads wait for the storage): many reads in flight keep "
         "SSDs, NVMe and network storage busy on uncached data",
     )
 

@@ -53,7 +53,7 @@ pub struct Options {
     /// Files read at once, each by its own thread, which hashes what it reads: many
     /// reads in flight keep an SSD, NVMe drive or network file system busy on data
     /// that is not cached. `None` for the default: `jobs` when given, else one per core
-    /// while reads come from the page cache, and up to [`DEFAULT_READERS`] (64) once
+    /// while reads come from the page cache, and up to [`DEFAULT_READERS`] (128) once
     /// they wait for the storage. Bounded by the open-file limit (two descriptors
     /// each).
     pub readers: Option<NonZeroUsize>,
