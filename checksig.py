@@ -951,10 +951,11 @@ def check_distributed(
     ``Report`` as ``check()``: failures in manifest order with the manifest's line
     numbers, counts summed.
 
-    The manifest is read once here and cut into ``parts`` byte ranges at line starts
-    (as Hadoop and Spark split their input); each Dask task checks one part with the
-    same engine, reading only its range, in the algorithm and line form the whole
-    manifest's first lines decided. Workers are given the root as an absolute path
+    The manifest is cut here into ``parts`` byte ranges at line starts (as Hadoop and
+    Spark split their input: its first lines parsed, the others' newlines counted);
+    each Dask task checks one part with the same engine, reading only its range, in
+    the algorithm and line form the whole manifest's first lines decided. A bad line
+    is found by the part that holds it, and the first in the manifest is raised. Workers are given the root as an absolute path
     (their working directory is not this process's), through ``path_map`` when they
     see the data at another path; the report names paths as ``check(root_dir)`` would
     here. A file listed in two parts is hashed once per part.
