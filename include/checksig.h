@@ -151,7 +151,8 @@ typedef struct checksig_options {
   uint32_t blake2b_bits;
   // The root as failures, matches, verdicts and manifest errors name it, when not
   // `root_dir` (NULL: `root_dir`): a cluster worker that sees the data at another
-  // path than the client reports the client's paths. Copied. Checks only.
+  // path than the client reports the client's paths. Copied. Checks only. (Added
+  // last, as `blake2b_bits` was: recompile against this header.)
   const char *shown_root;
 } checksig_options;
 

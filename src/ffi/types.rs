@@ -203,7 +203,8 @@ pub struct checksig_options {
     pub blake2b_bits: u32,
     /// The root as failures, matches, verdicts and manifest errors name it, when not
     /// `root_dir` (NULL: `root_dir`): a cluster worker that sees the data at another
-    /// path than the client reports the client's paths. Copied. Checks only.
+    /// path than the client reports the client's paths. Copied. Checks only. (Added
+    /// last, as `blake2b_bits` was: recompile against this header.)
     pub shown_root: *const c_char,
 }
 

@@ -103,6 +103,18 @@ static void test_handle(const char *bad) {
     checksig_job_free(check);
     options.list_matches = false;
 
+    /* shown_root: the paths a cluster worker reports are the client's. */
+    options.shown_root = "/as/the/client/sees/it";
+    check = checksig_start(bad, &options);
+    EXPECT(checksig_wait(check, -1));
+    EXPECT(checksig_failure_at(check, 0, &failure));
+    EXPECT(strncmp(failure.path, "/as/the/client/sees/it/", 23) == 0);
+    message = checksig_get_message(check);
+    EXPECT(message != NULL && strstr(message, "/as/the/client/sees/it/") != NULL);
+    checksig_free(message);
+    checksig_job_free(check);
+    options.shown_root = NULL;
+
     /* A manifest that does not exist: an error status and message, no report. */
     options.manifest = "no-such-manifest.txt";
     check = checksig_start(bad, &options);
