@@ -176,7 +176,9 @@ impl Run<'_> {
             .files_total
             .store(count as u64, Ordering::Relaxed);
         if count > 0 {
-            let Readers { first, most } = self.reader_count(count);
+            // Read once: the standard library reads the cgroup's CPU quota for it.
+            let cores = thread::available_parallelism().map_or(1, NonZeroUsize::get);
+            let Readers { first, most } = self.reader_count(count, cores);
             // One reader (a spinning disk) reads for long: a `stat` pass first gives
             // progress its byte total from the start, at the price of a second lookup
             // of each name. Many readers count sizes as they open the files.
@@ -196,7 +198,7 @@ impl Run<'_> {
                 large: Mutex::new(BinaryHeap::new()),
                 large_added: Condvar::new(),
                 claiming: AtomicUsize::new(first),
-                cores: thread::available_parallelism().map_or(1, NonZeroUsize::get),
+                cores,
                 hashing_large: AtomicUsize::new(0),
                 may_grow: first < most,
                 grown: AtomicBool::new(false),
@@ -264,7 +266,7 @@ impl Run<'_> {
     /// [`DEFAULT_READERS`] once reads wait for the storage (`Readers`); never more
     /// than files, nor than the open-file limit allows (each reader holds a file and
     /// its own root descriptor).
-    fn reader_count(&self, count: usize) -> Readers {
+    fn reader_count(&self, count: usize, cores: usize) -> Readers {
         let descriptors = crate::os::open_file_limit().saturating_sub(RESERVED_DESCRIPTORS);
         let allowed = usize::try_from(descriptors / 2)
             .unwrap_or(usize::MAX)
@@ -273,13 +275,10 @@ impl Run<'_> {
         match (self.readers, self.jobs) {
             (Some(readers), _) => Readers::fixed(bound(readers.get())),
             (None, Some(jobs)) => Readers::fixed(bound(jobs.get())),
-            (None, None) => {
-                let cores = thread::available_parallelism().map_or(1, NonZeroUsize::get);
-                Readers {
-                    first: bound(cores),
-                    most: bound(DEFAULT_READERS),
-                }
-            }
+            (None, None) => Readers {
+                first: bound(cores),
+                most: bound(DEFAULT_READERS),
+            },
         }
     }
 }
@@ -943,7 +942,7 @@ mod tests {
                 "{started} readers started"
             );
             if all_wait {
-                let most = run.reader_count(count as usize).most;
+                let most = run.reader_count(count as usize, cores).most;
                 assert_eq!(started, most, "all readers started");
             }
         }
