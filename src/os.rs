@@ -37,6 +37,21 @@ pub(crate) fn advise_sequential(file: &File) {
     let _ = rustix::fs::fadvise(file, 0, None, rustix::fs::Advice::Sequential);
 }
 
+/// Whether `file`'s first `buffer.len()` bytes are in the page cache: a read that may
+/// not wait for the storage (`preadv2` with `RWF_NOWAIT`) returns them all. `None`
+/// where the kernel cannot tell (before Linux 4.14, or a file system without such
+/// reads). Costs one system call, and starts the kernel reading when the answer is
+/// no; what lands in `buffer` is not used.
+pub(crate) fn is_in_page_cache(file: &File, buffer: &mut [u8]) -> Option<bool> {
+    let wanted = buffer.len();
+    let mut slices = [io::IoSliceMut::new(buffer)];
+    match rustix::io::preadv2(file, &mut slices, 0, rustix::io::ReadWriteFlags::NOWAIT) {
+        Ok(read) => Some(read == wanted),
+        Err(rustix::io::Errno::AGAIN) => Some(false),
+        Err(_) => None,
+    }
+}
+
 /// How far ahead of a large file's reader [`ReadAhead`] keeps the kernel reading.
 const READ_AHEAD: u64 = 32 * 1024 * 1024;
 
