@@ -2,7 +2,9 @@
 """Benchmark checksig against its peers, side by side in one run.
 
 Every tool runs as a whole process; each data set is created once and cached outside
-the repository. Runs are interleaved (tool A, tool B, ..., then again) and the median
+the repository. Runs are interleaved (every tool once per round, and in cold mode every
+thread count of the storage limit, in a shuffled order, then again: so that none
+always follows the same one) and the median
 of N runs is reported with the min-max range, the process's peak RSS, and ratios to
 the peers. Two modes:
 
@@ -35,6 +37,7 @@ import argparse
 import hashlib
 import os
 import platform
+import random
 import shutil
 import statistics
 import subprocess
@@ -412,18 +415,27 @@ def main() -> int:
         rss: Dict[str, int] = {t: 0 for t in chosen}
         limits: Dict[int, List[float]] = {n: [] for n in LIMIT_THREADS}
         manifest = root / TOOLS[algorithm_of(key)][1]
-        for _ in range(args.runs):
-            for tool in chosen:
+        with_limit = mode == "cold" and limit_program and manifest and key != "create"
+        for round_number in range(args.runs):
+            # Every tool and every thread count of the storage limit once, in a shuffled
+            # order each round (seeded: repeatable): on a shared disk, whatever follows
+            # a long read is slowed by it (measured on (d) cold: the same tool 1.29 s,
+            # or 1.53-1.65 s right after the hashlib thread pool), so no tool nor the
+            # limit may always follow the same one.
+            order: List[Tuple[str, int]] = [(tool, 0) for tool in chosen]
+            if with_limit:
+                order += [("storage limit", threads) for threads in LIMIT_THREADS]
+            random.Random(round_number).shuffle(order)
+            for tool, threads in order:
                 prepare()
-                elapsed, peak = run(tools[tool](root), cwd=root, fails=key in MISSING)
-                times[tool].append(elapsed)
-                rss[tool] = max(rss[tool], peak)
-            if mode == "cold" and limit_program and manifest and key != "create":
-                for threads in LIMIT_THREADS:
-                    prepare()
+                if tool == "storage limit":
                     output = subprocess.run([limit_program, str(manifest), str(threads)],
                                             capture_output=True, text=True, check=True)
                     limits[threads].append(float(output.stdout.split()[0]))
+                    continue
+                elapsed, peak = run(tools[tool](root), cwd=root, fails=key in MISSING)
+                times[tool].append(elapsed)
+                rss[tool] = max(rss[tool], peak)
         median = {t: statistics.median(v) for t, v in times.items()}
         limit = min((statistics.median(v) for v in limits.values() if v), default=None)
         best_python = min((median[t] for t in ("hashlib-loop", "hashlib-threads") if t in median), default=None)

@@ -29,6 +29,7 @@ const B3SUM_NAMES: &[&[u8]] = &[
     b"new\nline",
     b"*star",
     b"sub dir/nested",
+    b"sub dir/deeper/file",
 ];
 
 /// A reference tool: how to run it to write (`args`, then the names) and to check
