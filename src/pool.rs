@@ -580,7 +580,8 @@ impl<F: FileNames> Shared<'_, F> {
     /// large and either no small file is left to start and a core is free, or it is
     /// not in the page cache (BLAKE3 alone: each thread hashes its own subtrees,
     /// [`crate::tree`]; otherwise two threads taking turns, [`hash_alternating`]).
-    /// `claiming`: called from this reader's batch loop.
+    /// Taken from the heap of large files (`caller`), one begun on one thread is handed
+    /// over to two when a core comes free ([`hash_handing_over`]).
     ///
     /// Why a large file not in the page cache takes two threads at once, whatever
     /// else runs: its reads then wait for the storage, and one thread that reads and
