@@ -439,7 +439,8 @@ def task_count(expected=None, timeout=1.0):
     first waits up to ``timeout`` s for the count to come down to it: a thread that
     ``pthread_join`` has returned from (it ran its last instruction, the kernel cleared
     its tid) can stay listed in /proc/self/task for a moment while the kernel tears it
-    down; it runs nothing and a fork does not copy it."""
+    down; it runs nothing and a fork does not copy it. Compare with ``<=``: a count
+    taken before may still list such a thread of an earlier test."""
     deadline = time.monotonic() + timeout
     while True:
         count = len(os.listdir("/proc/self/task"))
@@ -455,7 +456,7 @@ def test_no_os_thread_outlives_the_call(tmp_path):
     lingering = 0
     for _ in range(20):
         checksig.check(root)
-        lingering += task_count(before) != before
+        lingering += task_count(before) > before
     assert lingering == 0, f"{lingering} of 20 checks returned with a thread still alive"
 
 
@@ -477,7 +478,7 @@ def test_exception_in_progress_cancels_promptly(big_dataset, exception):
     elapsed = time.monotonic() - raised_at[0][0]
     assert elapsed < 0.5, f"took {elapsed:.3f} s to stop"
     assert threading.active_count() == threads_before
-    assert task_count(tasks_before) == tasks_before
+    assert task_count(tasks_before) <= tasks_before
 
 
 @pytest.mark.slow
@@ -658,5 +659,5 @@ def test_leaving_iter_check_early_cancels_it(big_dataset):
         break
     generator = checksig.iter_check(big_dataset, jobs=1)
     generator.close()  # never started: nothing to stop
-    assert task_count(before) == before
+    assert task_count(before) <= before
     assert time.monotonic() - started < 30
