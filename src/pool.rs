@@ -18,7 +18,7 @@
 //!   or at once when it is not in the page cache, a large file is hashed by more than
 //!   one thread: two taking turns ([`hash_alternating`]), or, for BLAKE3, its share of
 //!   the cores, each hashing its own subtrees ([`crate::tree`]). One begun on a single
-//!   thread is handed over to two when a core comes free ([`hash_handing_over`]).
+//!   thread is handed over to two when a core comes free ([`hash_contents`]).
 //!   Large files are read with the kernel asked to read ahead ([`ReadAhead`]).
 //!
 //! Why many threads, more than cores: on storage that is not in the page cache, a
@@ -87,7 +87,7 @@ const ALTERNATE_CHUNK_LEN: usize = 4 * 1024 * 1024;
 const TURN_SPIN: Duration = Duration::from_millis(20);
 
 /// How often (in bytes hashed) a large file hashed on one thread asks whether a core
-/// has come free to help ([`hash_handing_over`]): an atomic load or three, every few
+/// has come free to help ([`hash_contents`]): an atomic load or three, every few
 /// milliseconds.
 const HAND_OVER_CHECK: u64 = 8 * 1024 * 1024;
 
@@ -581,7 +581,7 @@ impl<F: FileNames> Shared<'_, F> {
     /// not in the page cache (BLAKE3 alone: each thread hashes its own subtrees,
     /// [`crate::tree`]; otherwise two threads taking turns, [`hash_alternating`]).
     /// Taken from the heap of large files (`caller`), one begun on one thread is handed
-    /// over to two when a core comes free ([`hash_handing_over`]).
+    /// over to two when a core comes free ([`hash_contents`]).
     ///
     /// Why a large file not in the page cache takes two threads at once, whatever
     /// else runs: its reads then wait for the storage, and one thread that reads and
@@ -632,15 +632,13 @@ impl<F: FileNames> Shared<'_, F> {
             } else {
                 hash_alternating(&opened, len, algorithms, control)
             }
-        } else if matches!(caller, Caller::Heap { .. })
-            && len >= ALTERNATE_MIN_LEN
-            && algorithms != [Algorithm::Blake3]
-        {
-            hash_handing_over(&opened, len, algorithms, buffer, control, || {
-                self.core_is_free(claiming)
-            })
         } else {
-            hash_contents(opened, len, algorithms, buffer, control, watch)
+            let core_is_free = || self.core_is_free(claiming);
+            let hand_over = (matches!(caller, Caller::Heap { .. })
+                && len >= ALTERNATE_MIN_LEN
+                && algorithms != [Algorithm::Blake3])
+            .then_some(&core_is_free as &dyn Fn() -> bool);
+            hash_contents(opened, len, algorithms, buffer, control, watch, hand_over)
         };
         if large {
             self.hashing_large.fetch_sub(1, Ordering::AcqRel);
@@ -825,6 +823,15 @@ fn cancelled() -> io::Error {
 /// the buffer exactly at that size has met the end of the file, so the extra `read`
 /// that would only return 0 is skipped: one system call less per small file, where
 /// system calls are most of the cost. A file that grew is still read to its new end.
+///
+/// `hand_over`: asked every [`HAND_OVER_CHECK`] bytes whether a core would otherwise
+/// idle; when it says so, the rest is hashed on two threads taking turns
+/// ([`hash_alternating_from`]). Why: a large file found while small files are left is
+/// hashed beside them, on one thread. When they are done, the readers stop and a core
+/// idles while that one thread finishes the file alone. Measured on 20,000 x 16 KiB
+/// and 1 GiB in the page cache, medians of 11 interleaved runs: 0.777 s finishing it
+/// alone, 0.741 s handing over (2 x 512 MiB: 0.408 and 0.397 s; evicted from the page
+/// cache, where two threads take the file from the start: 1.810 s both).
 fn hash_contents(
     file: File,
     len: u64,
@@ -832,9 +839,11 @@ fn hash_contents(
     buffer: &mut [u8],
     control: &Control,
     mut watch: Option<(&mut ReadWatch, Instant)>,
+    hand_over: Option<&dyn Fn() -> bool>,
 ) -> io::Result<Digests> {
     let mut hasher = Algorithm::hashers(algorithms);
     let mut total = 0u64;
+    let mut next_check = HAND_OVER_CHECK;
     let mut ahead = (len >= DEFER_MIN_LEN).then(|| ReadAhead::new(&file, 0, len));
     loop {
         if control.is_cancelled() {
@@ -858,50 +867,10 @@ fn hash_contents(
         if read < buffer.len() && total == len {
             break;
         }
-    }
-    Ok(hasher.finalize())
-}
-
-/// Reads and hashes a large file on this thread until `core_is_free` says a core
-/// would otherwise idle (asked every [`HAND_OVER_CHECK`] bytes), then hashes the rest
-/// on two threads taking turns ([`hash_alternating_from`]).
-///
-/// Why: a large file found while small files are left is hashed beside them, on one
-/// thread. When they are done, the readers stop and a core idles while that one
-/// thread finishes the file alone. Measured on 20,000 x 16 KiB and 1 GiB in the page
-/// cache, medians of 11 interleaved runs: 0.777 s finishing it alone, 0.741 s handing
-/// over (2 x 512 MiB: 0.408 and 0.397 s; evicted from the page cache, where two
-/// threads take the file from the start: 1.810 s both).
-fn hash_handing_over(
-    file: &File,
-    len: u64,
-    algorithms: &[Algorithm],
-    buffer: &mut [u8],
-    control: &Control,
-    core_is_free: impl Fn() -> bool,
-) -> io::Result<Digests> {
-    let mut hasher = Algorithm::hashers(algorithms);
-    let mut offset = 0u64;
-    let mut ahead = ReadAhead::new(file, 0, len);
-    let mut next_check = HAND_OVER_CHECK;
-    loop {
-        if control.is_cancelled() {
-            return Err(cancelled());
-        }
-        ahead.at(offset);
-        let read = match file.read_at(buffer, offset) {
-            Ok(0) => break,
-            Ok(read) => read,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) => return Err(error),
-        };
-        hasher.update(&buffer[..read]);
-        control.bytes_done.fetch_add(read as u64, Ordering::Relaxed);
-        offset += read as u64;
-        if offset >= next_check {
-            next_check = offset + HAND_OVER_CHECK;
-            if len.saturating_sub(offset) >= HAND_OVER_MIN_REST && core_is_free() {
-                return hash_alternating_from(file, len, offset, hasher, control);
+        if let Some(core_is_free) = hand_over.filter(|_| total >= next_check) {
+            next_check = total + HAND_OVER_CHECK;
+            if len.saturating_sub(total) >= HAND_OVER_MIN_REST && core_is_free() {
+                return hash_alternating_from(&file, len, total, hasher, control);
             }
         }
     }
@@ -1005,6 +974,18 @@ mod tests {
         }
     }
 
+    /// A run under `root` with every option at its default.
+    fn default_run<'a>(root: &'a RootDir, control: &'a Control) -> Run<'a> {
+        Run {
+            root,
+            jobs: None,
+            readers: None,
+            ignore_missing: false,
+            list_order: false,
+            control,
+        }
+    }
+
     /// Files `0..count` under a temp directory, each named by its number.
     struct Numbered(u32);
 
@@ -1036,14 +1017,7 @@ mod tests {
         for all_wait in [false, true] {
             ALL_READS_WAIT.store(all_wait, Ordering::Relaxed);
             let control = Control::default();
-            let run = Run {
-                root: &root,
-                jobs: None,
-                readers: None,
-                ignore_missing: false,
-                list_order: false,
-                control: &control,
-            };
+            let run = default_run(&root, &control);
             let mut seen = vec![0u32; count as usize];
             assert!(run.hash_all(&Numbered(count), |file, outcome| {
                 seen[file as usize] += 1;
@@ -1158,14 +1132,7 @@ mod tests {
             }
             let cold_before = COLD_LARGE_FILES.load(Ordering::Relaxed);
             let control = Control::default();
-            let run = Run {
-                root: &root,
-                jobs: None,
-                readers: None,
-                ignore_missing: false,
-                list_order: false,
-                control: &control,
-            };
+            let run = default_run(&root, &control);
             let mut decided = Vec::new();
             assert!(run.hash_all(&Numbered(1), |file, outcome| decided.push((file, outcome))));
             let [(0, Outcome::Digests(digests))] = decided.as_slice() else {
@@ -1191,7 +1158,6 @@ mod tests {
         // chunk at the end; with whole chunks to the end)
         for len in [2 * check - 1, 2 * check + chunk + 3, 3 * check + 2 * chunk] {
             let (file, contents) = TempFile::new(len);
-            let opened = File::open(&file.0).unwrap();
             let mut expected = Algorithm::Sha1.hasher();
             expected.update(&contents);
             let expected = expected.finalize();
@@ -1204,13 +1170,14 @@ mod tests {
                 };
                 let control = Control::default();
                 let mut buffer = vec![0u8; READ_BUFFER_LEN];
-                let digests = hash_handing_over(
-                    &opened,
+                let digests = hash_contents(
+                    File::open(&file.0).unwrap(),
                     len as u64,
                     &[Algorithm::Sha1],
                     &mut buffer,
                     &control,
-                    core_is_free,
+                    None,
+                    Some(&core_is_free),
                 )
                 .unwrap();
                 assert_eq!(digests.as_slice(), [expected], "{len} {free_after}");
