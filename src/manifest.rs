@@ -656,15 +656,44 @@ fn bsd_tag(rest: &[u8]) -> Option<(Algorithm, &[u8])> {
         if let Algorithm::Blake2b(_) = algorithm {
             // `BLAKE2b-<bits>`: a multiple of 8 up to 512, as GNU accepts it.
             if let Some(after_dash) = after_tag.strip_prefix(b"-") {
-                let digits = after_dash.iter().take_while(|b| b.is_ascii_digit()).count();
-                let bits = std::str::from_utf8(&after_dash[..digits]).ok()?;
-                algorithm = Algorithm::blake2b_bits(bits.parse().ok()?)?;
-                after_tag = &after_dash[digits..];
+                let (bits, taken) = c_unsigned(after_dash)?;
+                algorithm = Algorithm::blake2b_bits(u32::try_from(bits).ok()?)?;
+                after_tag = &after_dash[taken..];
             }
         }
         let after_space = after_tag.strip_prefix(b" ").unwrap_or(after_tag);
         Some((algorithm, after_space.strip_prefix(b"(")?))
     })
+}
+
+/// The number `text` starts with, read as C's `strtoumax(text, &end, 0)` reads it, and
+/// how many bytes it took. GNU reads the bits of `BLAKE2b-<bits>` so (`xstrtoumax`), and
+/// the line must mean to checksig what it means to `b2sum -c`: white space and a `+`
+/// before it are skipped, `0x` starts hex and `0` octal (`BLAKE2b-0400` is 256 bits,
+/// `BLAKE2b-0256` is 174, which no algorithm has). `None` where GNU fails: no digit, a
+/// `-`, a value past `u64`.
+fn c_unsigned(text: &[u8]) -> Option<(u64, usize)> {
+    let mut at = text
+        .iter()
+        .take_while(|b| b.is_ascii_whitespace() || **b == 0x0b)
+        .count();
+    match text.get(at) {
+        Some(b'+') => at += 1,
+        Some(b'-') => return None,
+        _ => {}
+    }
+    let (radix, start) = match &text[at..] {
+        [b'0', b'x' | b'X', digit, ..] if digit.is_ascii_hexdigit() => (16, at + 2),
+        [b'0', ..] => (8, at),
+        _ => (10, at),
+    };
+    let digits = text[start..]
+        .iter()
+        .take_while(|&&b| char::from(b).is_digit(radix))
+        .count();
+    let number = std::str::from_utf8(&text[start..start + digits]).ok()?;
+    let value = u64::from_str_radix(number, radix).ok()?;
+    Some((value, start + digits))
 }
 
 /// Whether `rest` looks like a tag line of some algorithm, `WORD (` or `WORD(` with a
@@ -1178,6 +1207,34 @@ mod algorithm_tests {
                 );
             }
         }
+    }
+
+    /// The bits of `BLAKE2b-<bits>` as `b2sum -c` (coreutils 9.1) reads them: C's
+    /// `strtoumax` with base 0, so a leading `0` is octal and `0x` hex. Each row's
+    /// outcome was checked against `b2sum -c` on the same line.
+    #[test]
+    fn blake2b_tag_bits_are_read_as_gnu_reads_them() {
+        let accepted = [
+            "256", "0400", "00400", "0x100", "0X100", "+256", " 256", "\t256",
+        ];
+        for bits in accepted {
+            let text = format!("BLAKE2b-{bits} (a) = {B2_256}\n");
+            assert_eq!(
+                algorithms(&text, None),
+                Ok(vec![Algorithm::Blake2b(32)]),
+                "{bits:?}"
+            );
+        }
+        // 0256 is octal 174, not a multiple of 8; 0x alone is 0; 512 is not this length.
+        let refused = [
+            "0256", "-256", "0x", "0", "0x0", "512", "0x200", "01000", "256x",
+        ];
+        for bits in refused {
+            let text = format!("BLAKE2b-{bits} (a) = {B2_256}\n");
+            assert!(algorithms(&text, None).is_err(), "{bits:?}");
+        }
+        assert_eq!(c_unsigned(b"99999999999999999999 ("), None);
+        assert_eq!(c_unsigned(b"017 ("), Some((15, 3)));
     }
 
     /// `cksum -a X` lines of several algorithms in one file, each checked with its own.

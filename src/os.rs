@@ -209,8 +209,17 @@ impl RootDir {
     /// could have been swapped for a FIFO or a device since it was sized. Returns the
     /// file and what `fstat` says of it. Listed files and the manifest are opened
     /// through it alike.
+    ///
+    /// A UNIX socket cannot be opened at all (`ENXIO`, as for a device file whose
+    /// device is absent): that too is a file that is not regular.
     pub(crate) fn open_regular(&self, name: &CStr) -> Result<(File, FileStat), OpenError> {
-        let file = self.open_file(name).map_err(OpenError::Io)?;
+        let file = match self.open_file(name) {
+            Ok(file) => file,
+            Err(error) if error.raw_os_error() == Some(rustix::io::Errno::NXIO.raw_os_error()) => {
+                return Err(OpenError::NotRegular)
+            }
+            Err(error) => return Err(OpenError::Io(error)),
+        };
         let stat = rustix::fs::fstat(&file).map_err(|e| OpenError::Io(e.into()))?;
         let stat = FileStat::new(&stat);
         if !stat.is_regular {

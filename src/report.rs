@@ -269,11 +269,14 @@ mod tests {
                 Reason::ReadError("Permission denied".into()),
                 b"\"/d/r\" - read error: Permission denied",
             ),
+            // A line break: escaped, and marked so with a leading backslash, as GNU
+            // marks an escaped name; the same bytes as text are shown as they stand.
             (
                 b"/d/a\nb\\c",
                 Reason::Mismatch,
-                b"\"/d/a\\nb\\\\c\" - mismatch",
+                b"\\\"/d/a\\nb\\\\c\" - mismatch",
             ),
+            (b"/d/a\\nb", Reason::Mismatch, b"\"/d/a\\nb\" - mismatch"),
             (b"/d/a\\b", Reason::Mismatch, b"\"/d/a\\b\" - mismatch"),
             (b"/d/\xff", Reason::Mismatch, b"\"/d/\xff\" - mismatch"),
         ];

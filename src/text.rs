@@ -59,14 +59,17 @@ pub fn unescape_name(raw: &[u8]) -> Result<Vec<u8>, BadEscape> {
 }
 
 /// `"path"`. A path holding a line break would split the one-failure-per-line message,
-/// so such a path is escaped as GNU escapes names (`\\`, `\n`, `\r`); any other path is
-/// shown byte for byte, as the Go library did.
+/// so such a path is escaped as GNU escapes names (`\\`, `\n`, `\r`) and, as GNU marks
+/// an escaped name, preceded by a `\`: `\"a\nb"` is `a`, line feed, `b`, where `"a\nb"`
+/// is the four bytes as they stand. Any other path is shown byte for byte, as the Go
+/// library did.
 pub fn quote_path(path: &[u8]) -> Vec<u8> {
-    let mut quoted = Vec::with_capacity(path.len() + 2);
-    quoted.push(b'"');
+    let mut quoted = Vec::with_capacity(path.len() + 3);
     if path.iter().any(|&b| b == b'\n' || b == b'\r') {
+        quoted.extend_from_slice(b"\\\"");
         push_escaped(&mut quoted, path);
     } else {
+        quoted.push(b'"');
         quoted.extend_from_slice(path);
     }
     quoted.push(b'"');

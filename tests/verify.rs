@@ -5,6 +5,7 @@
 mod common;
 
 use std::os::unix::fs::symlink;
+use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -86,6 +87,8 @@ fn every_kind_of_failure_is_reported_with_its_reason() {
     symlink("loop", dir.join(b"loop")).unwrap();
     symlink("good.txt", dir.join(b"link-to-good")).unwrap();
     symlink("/dev/null", dir.join(b"device")).unwrap();
+    // A UNIX socket cannot even be opened (ENXIO); it stays after its listener goes.
+    drop(UnixListener::bind(dir.join(b"socket")).unwrap());
     let good = sha1_hex(b"good");
     let inner = sha1_hex(b"inner");
     let manifest = format!(
@@ -100,7 +103,8 @@ fn every_kind_of_failure_is_reported_with_its_reason() {
          {good}  link-to-good\n\
          {good}  device\n\
          {inner}  sub/../sub/./inner.txt\n\
-         {good}  sub/../../x\n"
+         {good}  sub/../../x\n\
+         {good}  socket\n"
     );
     dir.manifest(manifest.as_bytes());
 
@@ -126,9 +130,10 @@ fn every_kind_of_failure_is_reported_with_its_reason() {
             (8, Reason::ReadError(loop_error)),
             (10, Reason::NotRegularFile),
             (12, Reason::OutsideRoot),
+            (13, Reason::NotRegularFile),
         ]
     );
-    assert_eq!((report.entries, report.matched, report.skipped), (12, 3, 0));
+    assert_eq!((report.entries, report.matched, report.skipped), (13, 3, 0));
     let mismatch = &report.failures[0];
     assert_eq!(
         mismatch.actual.map(|d| d.to_hex()),
@@ -151,6 +156,7 @@ fn every_kind_of_failure_is_reported_with_its_reason() {
             format!("\"{root}/loop\" - read error: Too many levels of symbolic links"),
             format!("\"{root}/device\" - not a regular file"),
             format!("\"{root}/sub/../../x\" - outside the root directory"),
+            format!("\"{root}/socket\" - not a regular file"),
         ]
     );
 }
@@ -247,6 +253,8 @@ fn missing_or_unusable_root_and_manifest_give_one_clear_error() {
     make_fifo(&fifo_manifest.join(b"sha1sum.txt"));
     let dir_manifest = TempDir::new("dirmanifest");
     std::fs::create_dir(dir_manifest.join(b"sha1sum.txt")).unwrap();
+    let socket_manifest = TempDir::new("socketmanifest");
+    drop(UnixListener::bind(socket_manifest.join(b"sha1sum.txt")).unwrap());
     let cases: Vec<(PathBuf, String)> = vec![
         (
             dir.join(b"nope"),
@@ -275,6 +283,13 @@ fn missing_or_unusable_root_and_manifest_give_one_clear_error() {
             format!(
                 "\"{}/sha1sum.txt\" - cannot read manifest: not a regular file",
                 dir_manifest.display()
+            ),
+        ),
+        (
+            socket_manifest.path().to_path_buf(),
+            format!(
+                "\"{}/sha1sum.txt\" - cannot read manifest: not a regular file",
+                socket_manifest.display()
             ),
         ),
     ];
@@ -480,7 +495,8 @@ fn names_are_taken_byte_for_byte() {
     let message = checksig::ffi::verify_path(dir.path()).unwrap();
     let root = dir.path().to_str().unwrap().as_bytes();
     let mut expected = Vec::new();
-    expected.extend_from_slice(b"\"");
+    // Escaped, and marked so as GNU marks an escaped name: a leading backslash.
+    expected.extend_from_slice(b"\\\"");
     expected.extend_from_slice(root);
     expected.extend_from_slice(b"/new\\nline\" - mismatch\n\"");
     expected.extend_from_slice(root);
