@@ -106,11 +106,7 @@ pub fn create_with(
             .as_deref()
             .unwrap_or(Path::new(options.algorithm.default_manifest())),
     );
-    // The manifest's own name under the root, when it is written there: not listed.
-    let manifest_name = manifest_path
-        .strip_prefix(root)
-        .ok()
-        .and_then(|name| lexical_clean(name.as_os_str().as_bytes()).ok());
+    let manifest_name = manifest_name_in_tree(root, &manifest_path);
 
     let walk = list_tree(&root_dir, root_bytes, manifest_name.as_deref(), control)?;
     let contents = manifest_contents(&root_dir, root_bytes, &walk, options, control)?;
@@ -124,6 +120,28 @@ pub fn create_with(
         bytes: control.progress().bytes_done,
         skipped: walk.skipped,
     })
+}
+
+/// The manifest's own name under the root as the walk spells it, when it is written
+/// inside the tree: it is not listed. The directories are compared as real paths
+/// (symlinks and `..` resolved, `realpath`), so that a root and a manifest spelled
+/// differently (one relative and one absolute, one through a symlink) still name the
+/// same directory; a manifest that listed itself could never check clean. The last
+/// component stays as given: a manifest that is a symlink is replaced, not followed.
+/// Spellings are compared when a directory cannot be resolved.
+fn manifest_name_in_tree(root: &Path, manifest_path: &Path) -> Option<Vec<u8>> {
+    let resolved = || {
+        let root = std::fs::canonicalize(root).ok()?;
+        let leaf = manifest_path.file_name()?;
+        let parent = std::fs::canonicalize(manifest_path.parent()?).ok()?;
+        let dir = parent.strip_prefix(&root).ok()?;
+        lexical_clean(dir.join(leaf).as_os_str().as_bytes()).ok()
+    };
+    let spelled = || {
+        let name = manifest_path.strip_prefix(root).ok()?;
+        lexical_clean(name.as_os_str().as_bytes()).ok()
+    };
+    resolved().or_else(spelled)
 }
 
 /// Every file under the root but the manifest `manifest_name` (relative to the root),

@@ -23,8 +23,10 @@ pub fn push_escaped(out: &mut Vec<u8>, name: &[u8]) {
     }
 }
 
-/// A name as `sha1sum -c` prints it on its verdict line: unchanged, or, when it needs
-/// escaping, a leading `\` and the escaped name.
+/// A name on a verdict line, in `sha1sum -c`'s form: unchanged, or, when it holds a
+/// backslash, line feed or CR, a leading `\` and the escaped name, as `sha1sum` writes
+/// such a name in a manifest (`sha1sum -c` 9.1 escapes only a line feed there: a name
+/// holding `\n` as two bytes would then read as one holding a line break).
 pub fn push_display_name(out: &mut Vec<u8>, name: &[u8]) {
     if needs_escape(name) {
         out.push(b'\\');

@@ -267,6 +267,52 @@ fn a_manifest_elsewhere_and_a_missing_root() {
         .ends_with("cannot open root directory: No such file or directory"));
 }
 
+/// The manifest is not listed however the root and the manifest are spelled: a root
+/// through a symlink and the manifest by its real path, the other way round, or a root
+/// spelled with `..`. Each is created twice, so the second run finds the first's
+/// manifest in the tree; listing it would make a manifest that never checks clean.
+#[test]
+fn the_manifest_is_not_listed_however_the_paths_are_spelled() {
+    let dir = tree("spelled");
+    std::fs::create_dir(dir.join(b"sub")).unwrap();
+    let links = TempDir::new("spelled-links");
+    let link = links.join(b"root");
+    symlink(dir.path(), &link).unwrap();
+    let cases: [(PathBuf, PathBuf); 3] = [
+        (link.clone(), dir.join(b"SUMS")),
+        (dir.path().to_path_buf(), link.join("SUMS")),
+        (dir.join(b"sub/.."), dir.join(b"SUMS")),
+    ];
+    for (root, manifest) in cases {
+        let options = CreateOptions {
+            manifest: Some(manifest.clone()),
+            ..CreateOptions::default()
+        };
+        for run in 0..2 {
+            let created = create(&root, &options).unwrap();
+            assert_eq!(
+                created.files,
+                NAMES.len() as u64,
+                "{root:?} {manifest:?} {run}"
+            );
+        }
+        let written = std::fs::read(&manifest).unwrap();
+        let lists_itself = written
+            .split(|&b| b == b'\n')
+            .any(|line| line.ends_with(b"  SUMS"));
+        assert!(!lists_itself, "{root:?} {manifest:?}");
+        let options = Options {
+            manifest: Some(manifest.clone()),
+            ..Options::default()
+        };
+        assert!(
+            check(&root, &options).unwrap().is_ok(),
+            "{root:?} {manifest:?}"
+        );
+        std::fs::remove_file(&manifest).unwrap();
+    }
+}
+
 /// A tree deeper than `PATH_MAX` (4096 bytes of path): listed by descriptor, hashed and
 /// checked one directory at a time, where a path would be too long for the kernel.
 #[test]
