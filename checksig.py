@@ -186,9 +186,6 @@ _default_manifest = _declare(
     "checksig_algorithm_default_manifest", [ctypes.c_uint32], ctypes.c_char_p, _static_text
 )
 _hex_capacity = _declare("checksig_hex_capacity", [], ctypes.c_size_t)()
-_display_name = _declare(
-    "checksig_display_name", [ctypes.c_char_p, ctypes.c_size_t], ctypes.c_void_p, _owned_bytes
-)
 
 
 def _algorithm_table() -> Dict[str, int]:
@@ -933,6 +930,62 @@ def _check_part(
         _job_free(job)
 
 
+class _PartLines(NamedTuple):
+    """A part checked for the command line: its counts, and its verdicts as the
+    library's lines."""
+
+    entries: int
+    matched: int
+    failed: int
+    skipped: int
+    lines: bytes
+
+
+def _check_part_lines(
+    part: Tuple[int, int, int],
+    root: bytes,
+    options: Dict[str, Any],
+    algorithm: int,
+    form: int,
+    line_format: int,
+) -> Tuple[Optional[_PartLines], int, int, Optional[str]]:
+    """Runs on a Dask worker: checks one part as ``_check_part`` does, for the command
+    line's ``--scheduler``: every verdict of the part as the library formats it in
+    ``line_format`` (what a local check prints, ``--json`` objects and ``SKIPPED``
+    entries included), with the part's counts. Module-level, so that workers import
+    it."""
+    opts = _options(
+        options["manifest"], options["jobs"], None, options["readers"],
+        options["ignore_missing"], False, shown_root=options["shown_root"],
+    )
+    opts.algorithm = algorithm
+    opts.part_start, opts.part_end, opts.part_first_line = part
+    opts.part_form = form
+    job = _stream(root, opts)
+    try:
+        buffer = ctypes.create_string_buffer(_LINES_CAPACITY)
+        chunks = []
+        while True:
+            written = _next_lines(job, line_format, buffer, _LINES_CAPACITY, _WAIT_SLICE_MS)
+            if written:
+                chunks.append(ctypes.string_at(buffer, written))
+            elif _stream_done(job):
+                break
+        try:
+            _check_status(job)
+        except ManifestError as error:
+            return None, 0, 0, error.message
+        counts = _Counts()
+        _get_counts(job, ctypes.byref(counts))
+        done = _progress(job)
+        part_lines = _PartLines(
+            counts.entries, counts.matched, counts.failed, counts.skipped, b"".join(chunks)
+        )
+        return part_lines, done.files_done, done.bytes_done, None
+    finally:
+        _end_stream(job)
+
+
 def check_distributed(
     root_dir: PathArg,
     client: Any = None,
@@ -984,6 +1037,34 @@ def check_distributed(
         KeyboardInterrupt, or any exception from ``progress``: the parts not finished
             are cancelled first.
     """
+    root, options, results = _run_parts(
+        "_check_part", root_dir, client, manifest=manifest, algorithm=algorithm,
+        ignore_missing=ignore_missing, parts=parts, progress=progress,
+        list_matches=list_matches, jobs=jobs, readers=readers, path_map=path_map,
+    )
+    return _merge_reports(root, options, results)
+
+
+def _run_parts(
+    part_function: str,
+    root_dir: PathArg,
+    client: Any,
+    *,
+    manifest: Optional[PathArg],
+    algorithm: Optional[str],
+    ignore_missing: bool,
+    parts: Optional[int],
+    progress: Optional[Callable[[Progress], Any]],
+    list_matches: bool,
+    jobs: Optional[int],
+    readers: Optional[int],
+    path_map: Optional[Mapping[PathArg, PathArg]],
+    **part_arguments: Any,
+) -> Tuple[bytes, "_Options", List[Tuple[Any, int, int]]]:
+    """``check_distributed``'s work up to the merge: the manifest cut into parts, each
+    checked on a worker by the module's function ``part_function`` (``_check_part``, or
+    ``_check_part_lines`` for the command line; ``part_arguments`` passed on), and
+    every part's result in part order; with the root and the options to merge them."""
     try:
         import distributed
     except ImportError as error:
@@ -1011,19 +1092,19 @@ def check_distributed(
     }
     # By its importable name: under `python -m checksig` this module is `__main__`,
     # which workers cannot import.
-    check_part = importlib.import_module("checksig")._check_part
+    check_part = getattr(importlib.import_module("checksig"), part_function)
     # One `map`, not a `submit` per part: one message to the scheduler (measured, 8
     # empty tasks on a 2-worker LocalCluster: 21 ms against 32 ms).
     futures = client.map(
         check_part, ranges, root=worker_root, options=settings, algorithm=algorithm_code,
-        form=form, pure=False,
+        form=form, pure=False, **part_arguments,
     )
     try:
         results = _gather_parts(client, distributed, futures, progress)
     except BaseException:
         client.cancel(futures)
         raise
-    return _merge_reports(root, options, results)
+    return root, options, results
 
 
 def _on_workers(path: bytes, path_map: Optional[Mapping[PathArg, PathArg]]) -> bytes:
@@ -1158,11 +1239,6 @@ def _write(stream: TextIO, text: str) -> None:
     stream.flush()
     buffer.write(line.encode(stream.encoding or "utf-8", "surrogateescape"))
     buffer.flush()
-
-
-def _shown(path: bytes) -> str:
-    """A path as ``sha1sum -c`` shows it on a verdict line (the library escapes it)."""
-    return os.fsdecode(_display_name(path, len(path)) or b"")
 
 
 def _human_bytes(count: int) -> str:
@@ -1435,6 +1511,16 @@ def _target(target: str, manifest: Optional[str]) -> Tuple[str, Optional[str]]:
     return os.path.dirname(target) or ".", os.path.basename(target)
 
 
+def _line_format(args: "argparse.Namespace") -> int:
+    """The library's lines the command line prints: JSON objects for every entry under
+    ``--json``, failures only under ``-q``/``--status``, else every verdict."""
+    if args.json:
+        return _LINES_JSON
+    if args.quiet or args.status:
+        return _LINES_FAILURES
+    return _LINES_TEXT
+
+
 def _check_one(target: str, args: "argparse.Namespace", watcher: _Watcher) -> int:
     """Checks one DIR or FILE, printing each verdict as soon as it is decided (lines
     formatted by the library, in batches); the exit status it calls for."""
@@ -1442,12 +1528,7 @@ def _check_one(target: str, args: "argparse.Namespace", watcher: _Watcher) -> in
     options = _options(manifest, args.jobs, args.algorithm, args.readers, args.ignore_missing)
     job = _stream(root, options)
     try:
-        if args.json:
-            line_format = _LINES_JSON
-        elif args.quiet or args.status:
-            line_format = _LINES_FAILURES
-        else:
-            line_format = _LINES_TEXT
+        line_format = _line_format(args)
         buffer = ctypes.create_string_buffer(_LINES_CAPACITY)
         while True:
             written = _next_lines(job, line_format, buffer, _LINES_CAPACITY, _WAIT_SLICE_MS)
@@ -1471,47 +1552,39 @@ def _check_one(target: str, args: "argparse.Namespace", watcher: _Watcher) -> in
 
 def _check_one_distributed(target: str, args: "argparse.Namespace", client: Any,
                            watcher: _Watcher) -> int:
-    """Checks one DIR or FILE on a Dask cluster; the same output as a local check."""
-    import json
-
+    """Checks one DIR or FILE on a Dask cluster; the same output as a local check (the
+    library's lines, each part's printed in part order once all are done)."""
     root, manifest = _target(target, args.manifest)
     path_map = dict(args.path_map or ())
     try:
         _on_workers(_path_bytes(root, "DIR"), path_map)
     except ValueError as error:  # a DIR --path-map does not cover: the usage's error
         raise ChecksigError(str(error)) from None
-    report = check_distributed(
-        root, client, manifest=manifest, algorithm=args.algorithm,
-        ignore_missing=args.ignore_missing, progress=watcher,
-        list_matches=not (args.quiet or args.status), jobs=args.jobs, readers=args.readers,
-        path_map=path_map,
+    line_format = _line_format(args)
+    root_bytes, options, results = _run_parts(
+        "_check_part_lines", root, client, manifest=manifest, algorithm=args.algorithm,
+        ignore_missing=args.ignore_missing, parts=None, progress=watcher,
+        list_matches=False, jobs=args.jobs, readers=args.readers, path_map=path_map,
+        line_format=line_format,
     )
+    counts = _Counts(
+        sum(part.entries for part, _, _ in results),
+        sum(part.matched for part, _, _ in results),
+        sum(part.failed for part, _, _ in results),
+        sum(part.skipped for part, _, _ in results),
+    )
+    error = _merged_error(root_bytes, ctypes.byref(options), ctypes.byref(counts))
+    if error is not None:
+        raise ManifestError(error)
     watcher.close()
-    entries = sorted(
-        [(f.line, f.path_bytes, "FAILED", f) for f in report.failures]
-        + [(m.line, m.path_bytes, "OK", None) for m in report.matches]
-    )
-    lines = []
-    for line, path, status, failure in entries:
-        if args.json:
-            lines.append(json.dumps({
-                "path": os.fsdecode(path), "line": line, "status": status,
-                "reason": failure.reason if failure else None,
-                "detail": failure.detail if failure else "",
-                "expected": failure.expected if failure else None,
-                "actual": failure.actual if failure else None,
-            }))
-        else:
-            verdict = f"FAILED ({failure.reason_text})" if failure else "OK"
-            lines.append(f"{_shown(path)}: {verdict}")
+    lines = b"".join(part.lines for part, _, _ in results)
     if lines and not args.status:
-        watcher.write(("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
-    counts = _Counts(report.entries, report.matched, report.failed, report.skipped)
+        watcher.write(lines)
     if args.json:
         _write_json(sys.stdout, _summary_object(target, counts))
     elif not (args.quiet or args.status):
         _write(sys.stdout, _summary(target, counts))
-    return 0 if report.ok else 1
+    return 0 if counts.failed == 0 else 1
 
 
 def _summary(target: str, counts: _Counts) -> str:

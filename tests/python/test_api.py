@@ -615,8 +615,6 @@ def test_names_and_numbers_come_from_the_library():
         "read error",
     ]
     assert checksig._reason_name(0) is None
-    assert checksig._shown(b"a\\b\n") == "\\a\\\\b\\n"
-    assert checksig._shown(b"plain \xff") == os.fsdecode(b"plain \xff")
 
 
 # --- streaming ----------------------------------------------------------------------
