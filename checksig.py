@@ -600,15 +600,19 @@ def _report(job: Any, status: int) -> Report:
     )
 
 
-def _count(value: Optional[int], what: str) -> int:
-    """``jobs``, ``readers`` or a BLAKE2b ``length`` as the C ABI takes it: 0 for the
-    default."""
+def _count(value: Optional[int], what: str, field: Any = ctypes.c_size_t) -> int:
+    """``jobs``, ``readers``, ``parts`` or a BLAKE2b ``length`` as the C ABI takes it, in
+    its C type ``field``: 0 for the default. A value the field cannot hold is refused:
+    ctypes would silently keep its low bits (``2**32 + 256`` bits would be 256)."""
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{what} must be a positive int or None, not {value!r}")
     if value < 1:
         raise ValueError(f"{what} must be at least 1, not {value}")
+    largest = 2 ** (8 * ctypes.sizeof(field)) - 1
+    if value > largest:
+        raise ValueError(f"{what} must be at most {largest}, not {value}")
     return value
 
 
@@ -618,7 +622,7 @@ def _algorithm_code(algorithm: Optional[str]) -> int:
         return 0
     if not isinstance(algorithm, str):
         raise TypeError(f"algorithm must be a str or None, not {algorithm!r}")
-    code = _algorithm_from_name(algorithm.encode("utf-8", "replace"))
+    code = _algorithm_from_name(_path_bytes(algorithm, "algorithm"))
     if not code:
         raise ValueError(f"unknown algorithm {algorithm!r}: use one of {', '.join(ALGORITHMS)}")
     return code
@@ -789,7 +793,7 @@ def create(
     options.tag = bool(tag)
     # A length in bits as the C ABI takes it (0 for the default); the library checks
     # its value.
-    options.blake2b_bits = _count(length, "length")
+    options.blake2b_bits = _count(length, "length", ctypes.c_uint32)
     job = _run(_create_start, root, options, progress)
     try:
         _create_status(job)
@@ -1687,6 +1691,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 # A manifest that cannot be used is a usage-level error (2); a manifest
                 # that could not be written is a failure of the run (1).
                 status = max(status, 1 if args.create else 2)
+            except ValueError as error:
+                # An argument the API refuses (a number past what the library takes):
+                # the usage's error, said in one line.
+                watcher.close()
+                if not args.status:
+                    _write(sys.stderr, f"checksig: {error}")
+                status = max(status, 2)
             finally:
                 watcher.close()
     except BrokenPipeError:

@@ -348,6 +348,11 @@ pub(crate) fn write_tagged_line(out: &mut Vec<u8>, algorithm: Algorithm, hex: &s
 /// and renamed into place; the temporary file is removed on any failure.
 fn write_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    // A directory named as the manifest (`.`, `sub/`) would fail the rename with words
+    // that do not say so ("Device or resource busy", "Not a directory").
+    if fs::symlink_metadata(path).is_ok_and(|meta| meta.is_dir()) {
+        return Err(io::Error::from_raw_os_error(libc::EISDIR));
+    }
     let file_name = path
         .file_name()
         .ok_or_else(|| io::Error::other("no file name"))?;

@@ -265,6 +265,26 @@ fn a_manifest_elsewhere_and_a_missing_root() {
     assert!(error
         .to_string()
         .ends_with("cannot open root directory: No such file or directory"));
+
+    // A directory named as the manifest: said so, and nothing left behind.
+    std::fs::create_dir(dir.join(b"subdir")).unwrap();
+    for manifest in [".", "subdir", "subdir/"] {
+        let options = CreateOptions {
+            manifest: Some(PathBuf::from(manifest)),
+            ..CreateOptions::default()
+        };
+        let error = create(dir.path(), &options).unwrap_err().to_string();
+        assert!(
+            error.ends_with("cannot write manifest: Is a directory"),
+            "{manifest}: {error}"
+        );
+    }
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .filter(|name| name.as_bytes().ends_with(b".tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 /// The manifest is not listed however the root and the manifest are spelled: a root

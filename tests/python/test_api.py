@@ -343,7 +343,15 @@ def test_jobs(tmp_path, jobs):
 
 
 @pytest.mark.parametrize(
-    "jobs, error", [(0, ValueError), (-1, ValueError), ("2", TypeError), (True, TypeError)]
+    "jobs, error",
+    [
+        (0, ValueError),
+        (-1, ValueError),
+        ("2", TypeError),
+        (True, TypeError),
+        # More than a size_t holds: refused, not cut to its low bits (2**64 + 1 was 1).
+        (2**64 + 1, ValueError),
+    ],
 )
 def test_bad_jobs(tmp_path, jobs, error):
     with pytest.raises(error, match="jobs"):

@@ -206,8 +206,12 @@ def test_cli(dirs, tmp_path, args, status, stdout, stderr):
         (["--readers", "0", "."], "must be at least 1"),
         (["--quiet", "--status", "."], "not allowed with argument"),
         (["--frobnicate", "."], "unrecognized arguments"),
+        # Past what the library's fields hold: refused, not cut to their low bits.
+        (["--jobs", str(2**64 + 1), "."], "jobs must be at most"),
+        (["--create", "-a", "blake2b", "-l", str(2**32 + 256), "."], "length must be at most"),
     ],
-    ids=["no-dir", "jobs-0", "jobs-x", "readers-0", "quiet-and-status", "unknown-option"],
+    ids=["no-dir", "jobs-0", "jobs-x", "readers-0", "quiet-and-status", "unknown-option",
+         "jobs-huge", "length-huge"],
 )
 def test_usage_errors_exit_2(tmp_path, args, message):
     result = run_cli(*args, cwd=tmp_path)

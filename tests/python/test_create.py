@@ -81,7 +81,11 @@ def test_a_digest_of_the_wrong_length_is_a_bad_line(tmp_path):
     )
 
 
-@pytest.mark.parametrize("bad, exception", [("crc32", ValueError), (5, TypeError)])
+@pytest.mark.parametrize(
+    "bad, exception",
+    # A NUL would end the name in C: "sha1\0x" must not pass as SHA-1.
+    [("crc32", ValueError), (5, TypeError), ("sha1\0whatever", ValueError)],
+)
 def test_unknown_algorithms_are_refused(tmp_path, bad, exception):
     with pytest.raises(exception):
         checksig.create(tmp_path, algorithm=bad)
@@ -184,6 +188,10 @@ def test_a_bad_blake2b_length_is_refused(tmp_path):
         checksig.create(root, algorithm="blake3", tag=True)
     with pytest.raises(TypeError):
         checksig.create(root, algorithm="blake2b", length="256")
+    # More bits than the C field holds: refused, not cut to 256 (2**32 + 256).
+    for bad in (2**32 + 256, 2**40):
+        with pytest.raises(ValueError, match="length must be at most"):
+            checksig.create(root, algorithm="blake2b", length=bad)
 
 
 def test_cli_checks_a_cksum_manifest_of_several_algorithms(tmp_path):
