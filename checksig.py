@@ -902,6 +902,21 @@ def iter_check(
 # --- one manifest across a Dask cluster ------------------------------------------------
 
 
+def _part_options(
+    part: Tuple[int, int, int], options: Dict[str, Any], algorithm: int, form: int
+) -> "_Options":
+    """The options of a check of one part of the manifest: the client's ``options``,
+    and the part's bytes, first line, algorithm and form as ``checksig_split`` gave."""
+    opts = _options(
+        options["manifest"], options["jobs"], None, options["readers"],
+        options["ignore_missing"], options["list_matches"], shown_root=options["shown_root"],
+    )
+    opts.algorithm = algorithm
+    opts.part_start, opts.part_end, opts.part_first_line = part
+    opts.part_form = form
+    return opts
+
+
 def _check_part(
     part: Tuple[int, int, int],
     root: bytes,
@@ -915,13 +930,7 @@ def _check_part(
     raised, because the client raises the first part's in part order, and so that
     workers do not log it as a task's failure. Module-level, so that workers import
     it."""
-    opts = _options(
-        options["manifest"], options["jobs"], None, options["readers"],
-        options["ignore_missing"], options["list_matches"], shown_root=options["shown_root"],
-    )
-    opts.algorithm = algorithm
-    opts.part_start, opts.part_end, opts.part_first_line = part
-    opts.part_form = form
+    opts = _part_options(part, options, algorithm, form)
     job = _run(_start, root, opts, None)
     try:
         try:
@@ -958,13 +967,7 @@ def _check_part_lines(
     ``line_format`` (what a local check prints, ``--json`` objects and ``SKIPPED``
     entries included), with the part's counts. Module-level, so that workers import
     it."""
-    opts = _options(
-        options["manifest"], options["jobs"], None, options["readers"],
-        options["ignore_missing"], False, shown_root=options["shown_root"],
-    )
-    opts.algorithm = algorithm
-    opts.part_start, opts.part_end, opts.part_first_line = part
-    opts.part_form = form
+    opts = _part_options(part, dict(options, list_matches=False), algorithm, form)
     job = _stream(root, opts)
     try:
         buffer = ctypes.create_string_buffer(_LINES_CAPACITY)
