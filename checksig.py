@@ -381,6 +381,9 @@ _split = _declare(
     ctypes.c_void_p,
     _owned_text,
 )
+_options_error = _declare(
+    "checksig_options_error", [ctypes.POINTER(_Options)], ctypes.c_void_p, _owned_text
+)
 _merged_error = _declare(
     "checksig_merged_error",
     [ctypes.c_char_p, ctypes.POINTER(_Options), ctypes.POINTER(_Counts)],
@@ -656,7 +659,9 @@ def _run(start: Any, root: bytes, options: _Options,
          progress: Optional[Callable[[Progress], Any]]) -> Any:
     """Starts a job with ``start``, waits for it in 100 ms slices (calling ``progress``
     between them), and returns it finished. Any exception, Ctrl-C included, cancels it
-    first. The caller frees the job."""
+    first. The caller frees the job. Options the library refuses (a BLAKE2b length it
+    does not take, say) raise ValueError, as other bad arguments do."""
+    _refuse_bad_options(options)
     job = start(root, ctypes.byref(options))
     try:
         # Slices of 100 ms: ctypes releases the GIL during each wait, and a Ctrl-C
@@ -853,8 +858,16 @@ def _outcome(raw: _Verdict) -> Outcome:
     )
 
 
+def _refuse_bad_options(options: _Options) -> None:
+    """Raises ValueError with the library's words when it would refuse ``options``."""
+    refused = _options_error(ctypes.byref(options))
+    if refused is not None:
+        raise ValueError(refused)
+
+
 def _stream(root_dir: PathArg, options: _Options) -> Any:
     """Starts a streamed check; the job (the caller cancels and frees it)."""
+    _refuse_bad_options(options)
     options.stream = True
     return _start(_path_bytes(root_dir, "root_dir"), ctypes.byref(options))
 

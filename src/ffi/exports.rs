@@ -234,6 +234,29 @@ pub unsafe extern "C" fn checksig_split(
     }
 }
 
+/// Why `checksig_start` and `checksig_create_start` would refuse `options`: an unknown
+/// algorithm, a BLAKE2b length that is not a multiple of 8 from 8 to 512 bits, a length
+/// for another algorithm, an empty manifest name. The message the job would fail with
+/// (`invalid argument: ...`; the caller's: `checksig_free`), or NULL when they would be
+/// taken (and for NULL `options`). Lets a caller tell a bad argument from a check that
+/// failed, before starting one: the command line exits 2 for the first, 1 for the
+/// second. Thread-safe.
+///
+/// # Safety
+/// `options` NULL or valid for reads, its strings NUL-terminated or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn checksig_options_error(options: *const checksig_options) -> *mut c_char {
+    let panicked = Some(Error::Internal("panic while reading the options".into()).message());
+    let refused = guard(panicked, || {
+        let why = options_from_c(options.as_ref()?).err()?;
+        Some(Error::InvalidArgument(why.to_string()).message())
+    });
+    match refused {
+        Some(message) => malloc_string(&message),
+        None => ptr::null_mut(),
+    }
+}
+
 /// The error of a check merged from parts, given the sums of their counts: GNU's rule
 /// that a check with `ignore_missing` which verified nothing at all fails, with its
 /// message (the caller's: `checksig_free`); NULL when the merged check stands.

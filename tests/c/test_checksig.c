@@ -282,6 +282,13 @@ static void test_create(const char *dir) {
     message = checksig_create(dir, &options);
     EXPECT(message != NULL && strstr(message, "multiple of 8") != NULL);
     checksig_free(message);
+    /* The same refusal asked before starting: a bad argument, not a failed run. */
+    message = checksig_options_error(&options);
+    EXPECT(message != NULL && strncmp(message, "invalid argument: ", 18) == 0);
+    EXPECT(message != NULL && strstr(message, "multiple of 8") != NULL);
+    checksig_free(message);
+    EXPECT(checksig_options_error(&plain) == NULL);
+    EXPECT(checksig_options_error(NULL) == NULL);
     options.blake2b_bits = 0;
     options.tag = false;
     /* Leave the directory as it was: the program runs twice (plain, then valgrind). */
