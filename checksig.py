@@ -1380,14 +1380,15 @@ def _add_check_arguments(parser: "argparse.ArgumentParser") -> None:
 
 
 def _add_output_arguments(parser: "argparse.ArgumentParser") -> None:
-    """What is printed."""
-    parser.add_argument(
+    """What is printed: one of every verdict (the default), failures only, nothing, or
+    JSON Lines, as the synopsis gives them (``[-q | --status | --json]``)."""
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument(
         "--json",
         action="store_true",
         help="write JSON Lines: one object per entry (path, line, status, reason, "
         "detail, expected, actual), then one summary object per DIR",
     )
-    output = parser.add_mutually_exclusive_group()
     output.add_argument(
         "-q", "--quiet", action="store_true", help="print only failures and errors (no OK lines)"
     )
@@ -1533,7 +1534,8 @@ def _target(target: str, manifest: Optional[str]) -> Tuple[str, Optional[str]]:
 
 def _line_format(args: "argparse.Namespace") -> int:
     """The library's lines the command line prints: JSON objects for every entry under
-    ``--json``, failures only under ``-q``/``--status``, else every verdict."""
+    ``--json``, failures only under ``-q``/``--status`` (``--status`` then prints none of
+    them), else every verdict."""
     if args.json:
         return _LINES_JSON
     if args.quiet or args.status:

@@ -205,6 +205,9 @@ def test_cli(dirs, tmp_path, args, status, stdout, stderr):
         (["--jobs", "x", "."], "not a number"),
         (["--readers", "0", "."], "must be at least 1"),
         (["--quiet", "--status", "."], "not allowed with argument"),
+        # The synopsis's alternatives: [-q | --status | --json].
+        (["--json", "--status", "."], "not allowed with argument"),
+        (["--json", "-q", "."], "not allowed with argument"),
         (["--frobnicate", "."], "unrecognized arguments"),
         # Past what the library's fields hold: refused, not cut to their low bits.
         (["--jobs", str(2**64 + 1), "."], "jobs must be at most"),
@@ -213,7 +216,8 @@ def test_cli(dirs, tmp_path, args, status, stdout, stderr):
         (["--create", "-a", "blake2b", "-l", "7", "."], "multiple of 8"),
         (["--create", "-a", "sha256", "-l", "256", "."], "BLAKE2b only"),
     ],
-    ids=["no-dir", "jobs-0", "jobs-x", "readers-0", "quiet-and-status", "unknown-option",
+    ids=["no-dir", "jobs-0", "jobs-x", "readers-0", "quiet-and-status", "json-and-status",
+         "json-and-quiet", "unknown-option",
          "jobs-huge", "length-huge", "length-7", "length-not-blake2b"],
 )
 def test_usage_errors_exit_2(tmp_path, args, message):
