@@ -128,20 +128,19 @@ pub fn create_with(
 /// differently (one relative and one absolute, one through a symlink) still name the
 /// same directory; a manifest that listed itself could never check clean. The last
 /// component stays as given: a manifest that is a symlink is replaced, not followed.
-/// Spellings are compared when a directory cannot be resolved.
+/// Spellings are compared only when a directory cannot be resolved: one resolved
+/// outside the root is outside, whatever its spelling says.
 fn manifest_name_in_tree(root: &Path, manifest_path: &Path) -> Option<Vec<u8>> {
-    let resolved = || {
-        let root = std::fs::canonicalize(root).ok()?;
-        let leaf = manifest_path.file_name()?;
-        let parent = std::fs::canonicalize(manifest_path.parent()?).ok()?;
-        let dir = parent.strip_prefix(&root).ok()?;
-        lexical_clean(dir.join(leaf).as_os_str().as_bytes()).ok()
-    };
-    let spelled = || {
-        let name = manifest_path.strip_prefix(root).ok()?;
-        lexical_clean(name.as_os_str().as_bytes()).ok()
-    };
-    resolved().or_else(spelled)
+    let real_root = std::fs::canonicalize(root);
+    let real_parent = manifest_path.parent().map(std::fs::canonicalize);
+    if let (Ok(real_root), Some(Ok(real_parent)), Some(leaf)) =
+        (real_root, real_parent, manifest_path.file_name())
+    {
+        let dir = real_parent.strip_prefix(&real_root).ok()?;
+        return lexical_clean(dir.join(leaf).as_os_str().as_bytes()).ok();
+    }
+    let name = manifest_path.strip_prefix(root).ok()?;
+    lexical_clean(name.as_os_str().as_bytes()).ok()
 }
 
 /// Every file under the root but the manifest `manifest_name` (relative to the root),

@@ -331,6 +331,20 @@ fn the_manifest_is_not_listed_however_the_paths_are_spelled() {
         );
         std::fs::remove_file(&manifest).unwrap();
     }
+
+    // Spelled as if inside, written outside (`sub2` leads out of the tree): a file of
+    // that name in the tree is still listed.
+    let outside = TempDir::new("spelled-outside");
+    std::fs::create_dir(outside.join(b"deeper")).unwrap();
+    symlink(outside.join(b"deeper"), dir.join(b"sub2")).unwrap();
+    dir.write(b"SUMS", b"a file that is not the manifest\n");
+    let options = CreateOptions {
+        manifest: Some(dir.join(b"sub2/../SUMS")),
+        ..CreateOptions::default()
+    };
+    let created = create(dir.path(), &options).unwrap();
+    assert_eq!(created.files, NAMES.len() as u64 + 1);
+    assert!(outside.join(b"SUMS").exists());
 }
 
 /// A tree deeper than `PATH_MAX` (4096 bytes of path): listed by descriptor, hashed and
