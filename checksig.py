@@ -381,8 +381,8 @@ _split = _declare(
     ctypes.c_void_p,
     _owned_text,
 )
-_options_error = _declare(
-    "checksig_options_error", [ctypes.POINTER(_Options)], ctypes.c_void_p, _owned_text
+_create_options_error = _declare(
+    "checksig_create_options_error", [ctypes.POINTER(_Options)], ctypes.c_void_p, _owned_text
 )
 _merged_error = _declare(
     "checksig_merged_error",
@@ -659,9 +659,7 @@ def _run(start: Any, root: bytes, options: _Options,
          progress: Optional[Callable[[Progress], Any]]) -> Any:
     """Starts a job with ``start``, waits for it in 100 ms slices (calling ``progress``
     between them), and returns it finished. Any exception, Ctrl-C included, cancels it
-    first. The caller frees the job. Options the library refuses (a BLAKE2b length it
-    does not take, say) raise ValueError, as other bad arguments do."""
-    _refuse_bad_options(options)
+    first. The caller frees the job."""
     job = start(root, ctypes.byref(options))
     try:
         # Slices of 100 ms: ctypes releases the GIL during each wait, and a Ctrl-C
@@ -797,8 +795,12 @@ def create(
     options = _options(manifest, jobs, algorithm, readers)
     options.tag = bool(tag)
     # A length in bits as the C ABI takes it (0 for the default); the library checks
-    # its value.
+    # its value, and says before anything starts what it would refuse: a bad argument
+    # (ValueError), not a run that failed (ChecksigError).
     options.blake2b_bits = _count(length, "length", ctypes.c_uint32)
+    refused = _create_options_error(ctypes.byref(options))
+    if refused is not None:
+        raise ValueError(refused)
     job = _run(_create_start, root, options, progress)
     try:
         _create_status(job)
@@ -858,16 +860,8 @@ def _outcome(raw: _Verdict) -> Outcome:
     )
 
 
-def _refuse_bad_options(options: _Options) -> None:
-    """Raises ValueError with the library's words when it would refuse ``options``."""
-    refused = _options_error(ctypes.byref(options))
-    if refused is not None:
-        raise ValueError(refused)
-
-
 def _stream(root_dir: PathArg, options: _Options) -> Any:
     """Starts a streamed check; the job (the caller cancels and frees it)."""
-    _refuse_bad_options(options)
     options.stream = True
     return _start(_path_bytes(root_dir, "root_dir"), ctypes.byref(options))
 
@@ -1595,13 +1589,15 @@ def _check_one_distributed(target: str, args: "argparse.Namespace", client: Any,
         sum(part.failed for part, _, _ in results),
         sum(part.skipped for part, _, _ in results),
     )
-    error = _merged_error(root_bytes, ctypes.byref(options), ctypes.byref(counts))
-    if error is not None:
-        raise ManifestError(error)
     watcher.close()
     lines = b"".join(part.lines for part, _, _ in results)
     if lines and not args.status:
         watcher.write(lines)
+    # After the lines, as a local check prints every verdict before it can tell that
+    # nothing was verified.
+    error = _merged_error(root_bytes, ctypes.byref(options), ctypes.byref(counts))
+    if error is not None:
+        raise ManifestError(error)
     if args.json:
         _write_json(sys.stdout, _summary_object(target, counts))
     elif not (args.quiet or args.status):
@@ -1713,6 +1709,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 # An argument the API refuses (a number past what the library takes):
                 # the usage's error, said in one line.
                 watcher.close()
+                if args.json and not args.create:
+                    _write_json(sys.stdout, _summary_object(target, None, str(error)))
                 if not args.status:
                     _write(sys.stderr, f"checksig: {error}")
                 status = max(status, 2)

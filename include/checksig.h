@@ -310,17 +310,18 @@ char *checksig_split(const char *root_dir,
                      uint32_t *algorithm,
                      uint32_t *form);
 
-// Why `checksig_start` and `checksig_create_start` would refuse `options`: an unknown
-// algorithm, a BLAKE2b length that is not a multiple of 8 from 8 to 512 bits, a length
-// for another algorithm, an empty manifest name. The message the job would fail with
-// (`invalid argument: ...`; the caller's: `checksig_free`), or NULL when they would be
-// taken (and for NULL `options`). Lets a caller tell a bad argument from a check that
-// failed, before starting one: the command line exits 2 for the first, 1 for the
-// second. Thread-safe.
+// Why `checksig_create_start` (and `checksig_create`) would refuse `options` before
+// reading anything: an unknown algorithm, a BLAKE2b length that is not a multiple of 8
+// from 8 to 512 bits, a length for another algorithm, BLAKE3 with `tag`, an empty
+// manifest name. The message the job would fail with (`invalid argument: ...`; the
+// caller's: `checksig_free`), or NULL when they would be taken (and for NULL
+// `options`). Lets a caller tell a bad argument from a creation that failed, before
+// starting one: the command line exits 2 for the first, 1 for the second.
+// Thread-safe.
 //
 // # Safety
 // `options` NULL or valid for reads, its strings NUL-terminated or NULL.
-char *checksig_options_error(const struct checksig_options *options);
+char *checksig_create_options_error(const struct checksig_options *options);
 
 // The error of a check merged from parts, given the sums of their counts: GNU's rule
 // that a check with `ignore_missing` which verified nothing at all fails, with its
@@ -549,14 +550,16 @@ const char *checksig_algorithm_default_manifest(uint32_t algorithm);
 // callers that cannot read the header's constants (ctypes).
 size_t checksig_hex_capacity(void);
 
-// `name` (`len` bytes, need not be UTF-8 nor NUL-terminated) as `sha1sum -c` shows it
-// on a verdict line: unchanged, or, when it holds a backslash, LF or CR, a leading
-// `\` and those escaped as `\\`, `\n`, `\r`. NULL for a NULL `name`. The string is the
+// `name` (`len` bytes, need not be UTF-8 nor NUL-terminated) as checksig's verdict
+// lines show it, in `sha1sum -c`'s form: unchanged, or, when it holds a backslash, LF
+// or CR, a leading `\` and those escaped as `\\`, `\n`, `\r`, as `sha1sum` writes
+// such a name in a manifest (`sha1sum -c` 9.1 escapes only an LF on its verdict lines). NULL for a NULL `name`. The string is the
 // caller's: release it with `checksig_free`.
 //
 // # Safety
 // `name` is NULL or valid for reads of `len` bytes.
-char *checksig_display_name(const char *name, size_t len);
+char *checksig_display_name(const char *name,
+                            size_t len);
 
 #ifdef __cplusplus
 }  // extern "C"

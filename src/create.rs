@@ -51,6 +51,22 @@ pub struct CreateOptions {
     pub readers: Option<NonZeroUsize>,
 }
 
+impl CreateOptions {
+    /// Refuses options no manifest can be written with, before anything is read: the
+    /// C boundary asks it too (`checksig_create_options_error`), so that a caller can
+    /// tell a bad argument from a run that failed.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.tag && self.algorithm == Algorithm::Blake3 {
+            // No tool writes or reads BLAKE3 tags (`b3sum` knows only `hex  name`,
+            // `cksum` no BLAKE3): a manifest only checksig reads is no manifest to publish.
+            return Err(Error::InvalidArgument(
+                "BLAKE3 has no tagged form: b3sum writes and reads `hex  name` lines".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Default for CreateOptions {
     fn default() -> Self {
         CreateOptions {
@@ -88,13 +104,7 @@ pub fn create_with(
     options: &CreateOptions,
     control: &Control,
 ) -> Result<Created, Error> {
-    if options.tag && options.algorithm == Algorithm::Blake3 {
-        // No tool writes or reads BLAKE3 tags (`b3sum` knows only `hex  name`, `cksum`
-        // no BLAKE3): a manifest that only checksig reads is no manifest to publish.
-        return Err(Error::InvalidArgument(
-            "BLAKE3 has no tagged form: b3sum writes and reads `hex  name` lines".into(),
-        ));
-    }
+    options.validate()?;
     let root_bytes = root.as_os_str().as_bytes();
     let root_dir = RootDir::open(root).map_err(|error| Error::Root {
         root: root_bytes.to_vec(),

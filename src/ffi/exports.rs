@@ -84,18 +84,27 @@ pub unsafe extern "C" fn checksig_create_start(
     options: *const checksig_options,
 ) -> *mut checksig_job {
     start_job(root_dir, options, |options| {
-        let options = match options {
-            None => Ok(CreateOptions::default()),
-            Some(given) => options_from_c(given).map(|options| CreateOptions {
-                algorithm: options.algorithm.unwrap_or(Algorithm::Sha1),
-                manifest: options.manifest,
-                tag: given.tag,
-                jobs: options.jobs,
-                readers: options.readers,
-            }),
-        };
-        options.map(Work::Create)
+        create_options_from_c(options).map(Work::Create)
     })
+}
+
+/// The options of a manifest creation, from C's (NULL: the defaults).
+///
+/// # Safety
+/// As `checksig_start`.
+unsafe fn create_options_from_c(
+    options: Option<&checksig_options>,
+) -> Result<CreateOptions, &'static str> {
+    match options {
+        None => Ok(CreateOptions::default()),
+        Some(given) => options_from_c(given).map(|options| CreateOptions {
+            algorithm: options.algorithm.unwrap_or(Algorithm::Sha1),
+            manifest: options.manifest,
+            tag: given.tag,
+            jobs: options.jobs,
+            readers: options.readers,
+        }),
+    }
 }
 
 /// What `checksig_start` and `checksig_create_start` share: the root and options read
@@ -234,22 +243,29 @@ pub unsafe extern "C" fn checksig_split(
     }
 }
 
-/// Why `checksig_start` and `checksig_create_start` would refuse `options`: an unknown
-/// algorithm, a BLAKE2b length that is not a multiple of 8 from 8 to 512 bits, a length
-/// for another algorithm, an empty manifest name. The message the job would fail with
-/// (`invalid argument: ...`; the caller's: `checksig_free`), or NULL when they would be
-/// taken (and for NULL `options`). Lets a caller tell a bad argument from a check that
-/// failed, before starting one: the command line exits 2 for the first, 1 for the
-/// second. Thread-safe.
+/// Why `checksig_create_start` (and `checksig_create`) would refuse `options` before
+/// reading anything: an unknown algorithm, a BLAKE2b length that is not a multiple of 8
+/// from 8 to 512 bits, a length for another algorithm, BLAKE3 with `tag`, an empty
+/// manifest name. The message the job would fail with (`invalid argument: ...`; the
+/// caller's: `checksig_free`), or NULL when they would be taken (and for NULL
+/// `options`). Lets a caller tell a bad argument from a creation that failed, before
+/// starting one: the command line exits 2 for the first, 1 for the second.
+/// Thread-safe.
 ///
 /// # Safety
 /// `options` NULL or valid for reads, its strings NUL-terminated or NULL.
 #[no_mangle]
-pub unsafe extern "C" fn checksig_options_error(options: *const checksig_options) -> *mut c_char {
+pub unsafe extern "C" fn checksig_create_options_error(
+    options: *const checksig_options,
+) -> *mut c_char {
     let panicked = Some(Error::Internal("panic while reading the options".into()).message());
     let refused = guard(panicked, || {
-        let why = options_from_c(options.as_ref()?).err()?;
-        Some(Error::InvalidArgument(why.to_string()).message())
+        let options = options.as_ref()?;
+        let refusal = match create_options_from_c(Some(options)) {
+            Err(why) => Error::InvalidArgument(why.to_string()),
+            Ok(options) => options.validate().err()?,
+        };
+        Some(refusal.message())
     });
     match refused {
         Some(message) => malloc_string(&message),
@@ -811,9 +827,10 @@ pub extern "C" fn checksig_hex_capacity() -> usize {
     CHECKSIG_HEX_CAPACITY
 }
 
-/// `name` (`len` bytes, need not be UTF-8 nor NUL-terminated) as `sha1sum -c` shows it
-/// on a verdict line: unchanged, or, when it holds a backslash, LF or CR, a leading
-/// `\` and those escaped as `\\`, `\n`, `\r`. NULL for a NULL `name`. The string is the
+/// `name` (`len` bytes, need not be UTF-8 nor NUL-terminated) as checksig's verdict
+/// lines show it, in `sha1sum -c`'s form: unchanged, or, when it holds a backslash, LF
+/// or CR, a leading `\` and those escaped as `\\`, `\n`, `\r`, as `sha1sum` writes
+/// such a name in a manifest (`sha1sum -c` 9.1 escapes only an LF on its verdict lines). NULL for a NULL `name`. The string is the
 /// caller's: release it with `checksig_free`.
 ///
 /// # Safety

@@ -283,12 +283,18 @@ static void test_create(const char *dir) {
     EXPECT(message != NULL && strstr(message, "multiple of 8") != NULL);
     checksig_free(message);
     /* The same refusal asked before starting: a bad argument, not a failed run. */
-    message = checksig_options_error(&options);
+    message = checksig_create_options_error(&options);
     EXPECT(message != NULL && strncmp(message, "invalid argument: ", 18) == 0);
     EXPECT(message != NULL && strstr(message, "multiple of 8") != NULL);
     checksig_free(message);
-    EXPECT(checksig_options_error(&plain) == NULL);
-    EXPECT(checksig_options_error(NULL) == NULL);
+    EXPECT(checksig_create_options_error(&plain) == NULL);
+    EXPECT(checksig_create_options_error(NULL) == NULL);
+    checksig_options blake3_tagged = plain;
+    blake3_tagged.algorithm = CHECKSIG_ALGORITHM_BLAKE3;
+    blake3_tagged.tag = true;
+    message = checksig_create_options_error(&blake3_tagged);
+    EXPECT(message != NULL && strstr(message, "BLAKE3 has no tagged form") != NULL);
+    checksig_free(message);
     options.blake2b_bits = 0;
     options.tag = false;
     /* Leave the directory as it was: the program runs twice (plain, then valgrind). */

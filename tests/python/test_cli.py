@@ -212,19 +212,21 @@ def test_cli(dirs, tmp_path, args, status, stdout, stderr):
         # Past what the library's fields hold: refused, not cut to their low bits.
         (["--jobs", str(2**64 + 1), "."], "jobs must be at most"),
         (["--create", "-a", "blake2b", "-l", str(2**32 + 256), "."], "length must be at most"),
-        # A length the library does not take, refused before anything is written.
+        # Options the library refuses, before anything is written.
         (["--create", "-a", "blake2b", "-l", "7", "."], "multiple of 8"),
         (["--create", "-a", "sha256", "-l", "256", "."], "BLAKE2b only"),
+        (["--create", "-a", "blake3", "--tag", "."], "BLAKE3 has no tagged form"),
     ],
     ids=["no-dir", "jobs-0", "jobs-x", "readers-0", "quiet-and-status", "json-and-status",
          "json-and-quiet", "unknown-option",
-         "jobs-huge", "length-huge", "length-7", "length-not-blake2b"],
+         "jobs-huge", "length-huge", "length-7", "length-not-blake2b", "blake3-tag"],
 )
 def test_usage_errors_exit_2(tmp_path, args, message):
     result = run_cli(*args, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stdout == b""
     assert message in result.stderr.decode()
+    assert os.listdir(tmp_path) == []  # nothing written
 
 
 def test_version(tmp_path):

@@ -264,3 +264,27 @@ def test_cli_path_map(client, tree, tmp_path):
         refused = subprocess.run(cli_command(*args), cwd=tmp_path, capture_output=True)
         assert refused.returncode == 2, refused
         assert message in refused.stderr, refused.stderr
+
+
+def test_cli_error_paths_print_as_a_local_check(client, tmp_path):
+    """What a check prints before it fails as a whole (every listed file missing under
+    --ignore-missing: the SKIPPED verdicts, then the error), and a manifest option the
+    library refuses, are the local output byte for byte too."""
+    address = client.scheduler.address
+    root = tmp_path / "gone"
+    root.mkdir()
+    (root / "sha1sum.txt").write_text("".join(f"{'0' * 40}  missing-{i}\n" for i in range(3)))
+    outputs = {}
+    for options in (("--json", "--ignore-missing"), ("--ignore-missing",),
+                    ("--json", "--manifest", "")):
+        local = subprocess.run(cli_command(*options, root), cwd=tmp_path, capture_output=True)
+        remote = subprocess.run(
+            cli_command("--scheduler", address, *options, root), cwd=tmp_path,
+            capture_output=True,
+        )
+        assert (remote.returncode, remote.stdout) == (local.returncode, local.stdout), options
+        assert remote.returncode == 2, options
+        outputs[options] = remote.stdout
+    assert outputs[("--json", "--ignore-missing")].count(b'"status": "SKIPPED"') == 3
+    assert b'"status": "ERROR"' in outputs[("--json", "--ignore-missing")]
+    assert b'"status": "ERROR"' in outputs[("--json", "--manifest", "")]
