@@ -1696,24 +1696,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     status = max(status, _check_one_distributed(target, args, client, watcher))
                 else:
                     status = max(status, _check_one(target, args, watcher))
-            except ChecksigError as error:
+            except ValueError as error:  # ChecksigError, or an argument the API refuses
                 watcher.close()
                 if args.json and not args.create:
                     _write_json(sys.stdout, _summary_object(target, None, str(error)))
                 if not args.status:
                     _write(sys.stderr, f"checksig: {error}")
-                # A manifest that cannot be used is a usage-level error (2); a manifest
-                # that could not be written is a failure of the run (1).
-                status = max(status, 1 if args.create else 2)
-            except ValueError as error:
-                # An argument the API refuses (a number past what the library takes):
-                # the usage's error, said in one line.
-                watcher.close()
-                if args.json and not args.create:
-                    _write_json(sys.stdout, _summary_object(target, None, str(error)))
-                if not args.status:
-                    _write(sys.stderr, f"checksig: {error}")
-                status = max(status, 2)
+                # A manifest that cannot be used, or an argument the API refuses (a
+                # number past what the library takes), is a usage-level error (2); a
+                # manifest that could not be written is a failure of the run (1).
+                run_failed = args.create and isinstance(error, ChecksigError)
+                status = max(status, 1 if run_failed else 2)
             finally:
                 watcher.close()
     except BrokenPipeError:
