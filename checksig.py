@@ -26,29 +26,36 @@ call, so a process may fork after a check.
 
 from __future__ import annotations
 
+import collections
 import ctypes
 import importlib
 import os
 import sys
 import sysconfig
-from typing import (
-    TYPE_CHECKING,
-    Any,
-    Callable,
-    Dict,
-    Iterator,
-    List,
-    Mapping,
-    NamedTuple,
-    Optional,
-    Sequence,
-    TextIO,
-    Tuple,
-    Union,
-)
 
-if TYPE_CHECKING:  # imported lazily by the CLI: a library import stays fast
-    import argparse
+# `typing` is for type checkers only: importing it costs about 16 ms, a third of this
+# module's import, which every `checksig` command and every short check pays (the
+# tuples below are `collections.namedtuple`s for the same reason). mypy and pyright
+# treat `if TYPE_CHECKING:` as true whatever defines the name.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse  # imported lazily by the CLI: a library import stays fast
+    from typing import (
+        Any,
+        Callable,
+        Dict,
+        Iterator,
+        List,
+        Mapping,
+        Optional,
+        Sequence,
+        TextIO,
+        Tuple,
+        Union,
+    )
+
+    #: Anything naming a path: ``str``, ``bytes`` or an ``os.PathLike`` of either.
+    PathArg = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
 __all__ = [
     "check",
@@ -70,9 +77,6 @@ __all__ = [
     "LIBRARY_PATH",
     "__version__",
 ]
-
-#: Anything naming a path: ``str``, ``bytes`` or an ``os.PathLike`` of either.
-PathArg = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
 # ---------------------------------------------------------------------------------------
 # Loading the library
@@ -409,43 +413,43 @@ __version__: str = _version() or ""
 # ---------------------------------------------------------------------------------------
 
 
-class Progress(NamedTuple):
-    """A snapshot of a running check.
+class Progress(
+    collections.namedtuple(
+        "Progress", "files_done files_total bytes_done bytes_total"
+    )
+):
+    """A snapshot of a running check (every field an ``int``).
 
     ``files_*`` count distinct files (a name listed twice is one file);
     ``bytes_total`` counts the files opened so far: it is final once every file has
     been opened (with ``jobs=1`` or ``readers=1``, from the start).
     """
 
-    files_done: int
-    files_total: int
-    bytes_done: int
-    bytes_total: int
+    __slots__ = ()
 
 
-class Failure(NamedTuple):
+class Failure(
+    collections.namedtuple(
+        "Failure", "path path_bytes line reason detail expected actual"
+    )
+):
     """One failing manifest entry.
 
     Attributes:
-        path: ``root_dir`` joined with the name as written, decoded with
+        path (str): ``root_dir`` joined with the name as written, decoded with
             ``os.fsdecode`` (undecodable bytes become surrogate escapes).
-        path_bytes: the same path as the exact bytes.
-        line: the manifest line (1-based).
-        reason: ``"mismatch"``, ``"no such file"``, ``"not a regular file"``,
+        path_bytes (bytes): the same path as the exact bytes.
+        line (int): the manifest line (1-based).
+        reason (str): ``"mismatch"``, ``"no such file"``, ``"not a regular file"``,
             ``"outside the root directory"`` or ``"read error"``.
-        detail: the OS's reason for a read error (e.g. ``"Permission denied"``), else "".
-        expected: the digest the manifest lists, lowercase hex (32 to 128 digits, as
-            the entry's algorithm has it).
-        actual: the digest computed (mismatch only), else None.
+        detail (str): the OS's reason for a read error (e.g. ``"Permission
+            denied"``), else "".
+        expected (str): the digest the manifest lists, lowercase hex (32 to 128
+            digits, as the entry's algorithm has it).
+        actual (str or None): the digest computed (mismatch only), else None.
     """
 
-    path: str
-    path_bytes: bytes
-    line: int
-    reason: str
-    detail: str
-    expected: str
-    actual: Optional[str]
+    __slots__ = ()
 
     @property
     def reason_text(self) -> str:
@@ -456,44 +460,41 @@ class Failure(NamedTuple):
         return f'"{self.path}" - {self.reason_text}'
 
 
-class Match(NamedTuple):
+class Match(collections.namedtuple("Match", "path path_bytes line")):
     """One matching manifest entry (listed only when ``check(list_matches=True)``).
 
     Attributes:
-        path: ``root_dir`` joined with the name as written (``os.fsdecode``d).
-        path_bytes: the same path as the exact bytes.
-        line: the manifest line (1-based).
+        path (str): ``root_dir`` joined with the name as written (``os.fsdecode``d).
+        path_bytes (bytes): the same path as the exact bytes.
+        line (int): the manifest line (1-based).
     """
 
-    path: str
-    path_bytes: bytes
-    line: int
+    __slots__ = ()
 
 
-class Report(NamedTuple):
+class Report(
+    collections.namedtuple(
+        "Report",
+        "ok entries matched failed skipped failures message matches",
+        defaults=[[]],  # a default is shared by every Report: never mutated
+    )
+):
     """The outcome of a check that ran to the end (every file was looked at).
 
     Attributes:
-        ok: True when every entry that was not skipped matched.
-        entries: checksum lines in the manifest.
-        matched: entries whose file matched.
-        failed: entries that failed (``len(failures)``).
-        skipped: entries skipped as missing under ``ignore_missing``.
-        failures: every failing entry, in manifest order.
-        message: the library's message (every failure on its own line,
-            ``"<path>" - <reason>``), or None when ``ok``.
-        matches: every matching entry in manifest order, when ``check`` was asked
-            for them with ``list_matches=True``; else empty.
+        ok (bool): True when every entry that was not skipped matched.
+        entries (int): checksum lines in the manifest.
+        matched (int): entries whose file matched.
+        failed (int): entries that failed (``len(failures)``).
+        skipped (int): entries skipped as missing under ``ignore_missing``.
+        failures (list of Failure): every failing entry, in manifest order.
+        message (str or None): the library's message (every failure on its own
+            line, ``"<path>" - <reason>``), or None when ``ok``.
+        matches (list of Match): every matching entry in manifest order, when
+            ``check`` was asked for them with ``list_matches=True``; else empty.
     """
 
-    ok: bool
-    entries: int
-    matched: int
-    failed: int
-    skipped: int
-    failures: List[Failure]
-    message: Optional[str]
-    matches: List[Match] = []  # a NamedTuple default is shared: never mutated
+    __slots__ = ()
 
 
 class ChecksigError(ValueError):
@@ -736,19 +737,17 @@ def check(
         _job_free(job)
 
 
-class Created(NamedTuple):
+class Created(collections.namedtuple("Created", "manifest files skipped")):
     """What ``create`` wrote.
 
     Attributes:
-        manifest: the manifest's path.
-        files: files listed in it.
-        skipped: entries not listed (FIFOs, sockets, devices, dangling symlinks,
-            symlinks to directories).
+        manifest (str): the manifest's path.
+        files (int): files listed in it.
+        skipped (int): entries not listed (FIFOs, sockets, devices, dangling
+            symlinks, symlinks to directories).
     """
 
-    manifest: str
-    files: int
-    skipped: int
+    __slots__ = ()
 
 
 def create(
@@ -817,29 +816,28 @@ def create(
         _job_free(job)
 
 
-class Outcome(NamedTuple):
+class Outcome(
+    collections.namedtuple(
+        "Outcome",
+        "path path_bytes line status reason detail expected actual",
+    )
+):
     """One manifest entry's verdict, as ``iter_check`` yields it.
 
     Attributes:
-        path: ``root_dir`` joined with the name as written (``os.fsdecode``d).
-        path_bytes: the same path as the exact bytes.
-        line: the manifest line (1-based).
-        status: ``"OK"``, ``"FAILED"`` or ``"SKIPPED"`` (missing, under
+        path (str): ``root_dir`` joined with the name as written (``os.fsdecode``d).
+        path_bytes (bytes): the same path as the exact bytes.
+        line (int): the manifest line (1-based).
+        status (str): ``"OK"``, ``"FAILED"`` or ``"SKIPPED"`` (missing, under
             ``ignore_missing``).
-        reason: for a failure, as ``Failure.reason``; else None.
-        detail: the OS's reason for a read error, else "".
-        expected: the digest the manifest lists (hex).
-        actual: the digest computed when the file was read (OK or mismatch), else None.
+        reason (str or None): for a failure, as ``Failure.reason``; else None.
+        detail (str): the OS's reason for a read error, else "".
+        expected (str): the digest the manifest lists (hex).
+        actual (str or None): the digest computed when the file was read (OK or
+            mismatch), else None.
     """
 
-    path: str
-    path_bytes: bytes
-    line: int
-    status: str
-    reason: Optional[str]
-    detail: str
-    expected: str
-    actual: Optional[str]
+    __slots__ = ()
 
     @property
     def ok(self) -> bool:
@@ -950,15 +948,15 @@ def _check_part(
         _job_free(job)
 
 
-class _PartLines(NamedTuple):
-    """A part checked for the command line: its counts, and its verdicts as the
-    library's lines."""
+class _PartLines(
+    collections.namedtuple(
+        "_PartLines", "entries matched failed skipped lines"
+    )
+):
+    """A part checked for the command line: its counts (``int``s), and its verdicts
+    as the library's lines (``bytes``)."""
 
-    entries: int
-    matched: int
-    failed: int
-    skipped: int
-    lines: bytes
+    __slots__ = ()
 
 
 def _check_part_lines(
