@@ -52,6 +52,52 @@ pub(crate) fn is_in_page_cache(file: &File, buffer: &mut [u8]) -> Option<bool> {
     }
 }
 
+/// Alignment of a read that bypasses the page cache: its buffer, offset and length
+/// must be multiples of the device's logical block (512 bytes or 4 KiB).
+pub(crate) const DIRECT_ALIGN: usize = 4096;
+
+/// Reads of `file` bypass the page cache from now on (`O_DIRECT` on its open file
+/// description, which only this process holds), or, `false`, they go through it
+/// (`on`), as they did when opened. Returns whether the flag could be set: some file
+/// systems refuse it (tmpfs before Linux 6.6, some FUSE and network ones).
+pub(crate) fn set_direct_reads(file: &File, on: bool) -> bool {
+    let Ok(flags) = rustix::fs::fcntl_getfl(file) else {
+        return false;
+    };
+    let flags = if on {
+        flags | OFlags::DIRECT
+    } else {
+        flags - OFlags::DIRECT
+    };
+    rustix::fs::fcntl_setfl(file, flags).is_ok()
+}
+
+/// A buffer for reads that bypass the page cache: `len` bytes starting at a multiple
+/// of [`DIRECT_ALIGN`] in memory (a `Vec` a block longer, so no allocator call nor
+/// `unsafe` is needed for the alignment).
+pub(crate) struct AlignedBuffer {
+    bytes: Vec<u8>,
+    start: usize,
+    len: usize,
+}
+
+impl AlignedBuffer {
+    /// `len`: a multiple of [`DIRECT_ALIGN`].
+    pub(crate) fn new(len: usize) -> AlignedBuffer {
+        let bytes = vec![0u8; len + DIRECT_ALIGN];
+        let start = bytes.as_ptr().align_offset(DIRECT_ALIGN);
+        AlignedBuffer { bytes, start, len }
+    }
+
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
+        &mut self.bytes[self.start..self.start + self.len]
+    }
+
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        &self.bytes[self.start..self.start + self.len]
+    }
+}
+
 /// How far ahead of a large file's reader [`ReadAhead`] keeps the kernel reading.
 const READ_AHEAD: u64 = 32 * 1024 * 1024;
 

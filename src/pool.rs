@@ -18,7 +18,8 @@
 //!   or at once when it is not in the page cache, a large file is hashed by more than
 //!   one thread: two taking turns ([`hash_alternating`]), or, for BLAKE3, its share of
 //!   the cores, each hashing its own subtrees ([`crate::tree`]). One begun on a single
-//!   thread is handed over to two when a core comes free ([`hash_contents`]).
+//!   thread is handed over to two when a core comes free ([`hash_contents`]). One not
+//!   in the page cache is read around it, many pieces in flight ([`hash_direct`]).
 //!   Large files are read with the kernel asked to read ahead ([`ReadAhead`]).
 //!
 //! Why many threads, more than cores: on storage that is not in the page cache, a
@@ -56,7 +57,7 @@ use crossbeam_channel::{bounded, Receiver, Sender, TryRecvError};
 
 use crate::algorithm::{Algorithm, Digests, Hashers};
 use crate::control::Control;
-use crate::os::{FileStat, OpenError, ReadAhead, RootDir};
+use crate::os::{AlignedBuffer, FileStat, OpenError, ReadAhead, RootDir};
 use crate::report::Reason;
 use crate::text::os_reason;
 
@@ -96,6 +97,18 @@ const HAND_OVER_CHECK: u64 = 8 * 1024 * 1024;
 
 /// Less than this left of a file, a second thread is not worth starting.
 const HAND_OVER_MIN_REST: u64 = 2 * ALTERNATE_CHUNK_LEN as u64;
+
+/// The pieces a large file not in the page cache is read in, around the page cache
+/// ([`hash_direct`]): each is one read, so this is also the unit of memory per read in
+/// flight.
+const DIRECT_PIECE_LEN: usize = 1024 * 1024;
+
+/// Reads in flight on one large file read around the page cache, at most.
+const DIRECT_READS_PER_FILE: usize = 16;
+
+/// Reads in flight around the page cache across a run, at most (each holds a
+/// [`DIRECT_PIECE_LEN`] buffer and a thread): bounds the memory whatever the cores.
+const DIRECT_READS_BUDGET: usize = 32;
 
 /// Bytes read from the start of a large file to learn whether it is in the page cache
 /// (see [`Shared::hash`]): one page.
@@ -218,6 +231,12 @@ impl Run<'_> {
                 hashing_large: AtomicUsize::new(0),
                 may_grow: first < most,
                 grown: AtomicBool::new(false),
+                // Not bounded by the files, as the readers are: one file takes many.
+                direct_reads_left: AtomicUsize::new(
+                    self.readers
+                        .map_or(DIRECT_READS_BUDGET, |readers| readers.get())
+                        .min(DIRECT_READS_BUDGET),
+                ),
             };
             thread::scope(|scope| {
                 let spawn = |sender: Sender<Message>| {
@@ -382,6 +401,9 @@ struct Shared<'r, F> {
     may_grow: bool,
     /// Set by the reader that asked for the other readers.
     grown: AtomicBool,
+    /// Reads around the page cache that may yet be put in flight (see
+    /// [`DIRECT_READS_BUDGET`]).
+    direct_reads_left: AtomicUsize,
 }
 
 impl<F: FileNames> Shared<'_, F> {
@@ -582,19 +604,20 @@ impl<F: FileNames> Shared<'_, F> {
     /// Hashes file `file`, open, of `len` bytes: on more than one thread when it is
     /// large and either no small file is left to start and a core is free, or it is
     /// not in the page cache (BLAKE3 alone: each thread hashes its own subtrees,
-    /// [`crate::tree`]; otherwise two threads taking turns, [`hash_alternating`]).
+    /// [`crate::tree`]; otherwise, not in the page cache, reads around it,
+    /// [`Shared::hash_cold`], else two threads taking turns, [`hash_alternating`]).
     /// Taken from the heap of large files (`caller`), one begun on one thread is handed
     /// over to two when a core comes free ([`hash_contents`]).
     ///
-    /// Why a large file not in the page cache takes two threads at once, whatever
+    /// Why a large file not in the page cache takes more threads at once, whatever
     /// else runs: its reads then wait for the storage, and one thread that reads and
     /// hashes in turn leaves the storage idle while it hashes, and the core idle while
-    /// it reads; two threads taking turns keep a read in flight while the other
-    /// hashes. Readers that wait sleep in the kernel, so the small files' readers
-    /// lose little. Measured on 20,000 x 16 KiB and 1 GiB, evicted from the page
-    /// cache, medians of interleaved runs (three series of 9 to 11): 1.71, 1.44 and
-    /// 1.55 s before, 1.41, 1.33 and 1.39 s with this; 2 x 512 MiB unchanged within
-    /// the noise (0.81 and 0.83 s before, 0.86 and 0.79 s after). With the data in
+    /// it reads; with reads in flight on other threads, the hash never waits for the
+    /// storage to start a read. Readers that wait sleep in the kernel, so the small
+    /// files' readers lose little (measured with two threads taking turns through the
+    /// page cache on 20,000 x 16 KiB and 1 GiB, evicted, medians of interleaved runs,
+    /// three series of 9 to 11: 1.71, 1.44 and 1.55 s before, 1.41, 1.33 and 1.39 s
+    /// with them; reads around the page cache: see [`hash_direct`]). With the data in
     /// the page cache nothing changes (one `preadv2` that may not wait tells,
     /// [`crate::os::is_in_page_cache`]): there a core that hashes the small files is
     /// worth more than help on the large one.
@@ -632,6 +655,8 @@ impl<F: FileNames> Shared<'_, F> {
                 let large = self.hashing_large.load(Ordering::Acquire).max(1);
                 let threads = (self.cores / large).max(2);
                 crate::tree::hash_blake3(&opened, len, threads, control).map(Digests::One)
+            } else if cold {
+                self.hash_cold(&opened, len, algorithms)
             } else {
                 hash_alternating(&opened, len, algorithms, control)
             }
@@ -649,6 +674,37 @@ impl<F: FileNames> Shared<'_, F> {
         match hashed {
             Ok(digests) => Outcome::Digests(digests),
             Err(error) => Outcome::Failed(reason_for(&error)),
+        }
+    }
+
+    /// Hashes a large file that is not in the page cache: with its reads around the
+    /// page cache, as many in flight as the run's budget gives it ([`hash_direct`]);
+    /// through the page cache on two threads taking turns ([`hash_alternating`]) when
+    /// the budget is spent or the file system refuses such reads, from where it
+    /// refused.
+    fn hash_cold(&self, file: &File, len: u64, algorithms: &[Algorithm]) -> io::Result<Digests> {
+        let control = self.run.control;
+        let reads = self
+            .direct_reads_left
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |left| {
+                Some(left - left.min(DIRECT_READS_PER_FILE))
+            })
+            .map_or(0, |left| left.min(DIRECT_READS_PER_FILE));
+        let direct = if reads >= 2 {
+            hash_direct(file, reads, algorithms, control)
+        } else {
+            Direct::Refused {
+                at: 0,
+                hashers: Algorithm::hashers(algorithms),
+            }
+        };
+        self.direct_reads_left.fetch_add(reads, Ordering::AcqRel);
+        match direct {
+            Direct::Done(hashed) => hashed,
+            Direct::Refused { at, hashers } => {
+                crate::os::set_direct_reads(file, false);
+                hash_alternating_from(file, len, at, hashers, control)
+            }
         }
     }
 
@@ -775,6 +831,140 @@ fn take_turns(
         }
         offset += 2 * ALTERNATE_CHUNK_LEN as u64;
     }
+}
+
+/// What became of [`hash_direct`].
+enum Direct {
+    /// The file was hashed (or failed) with its reads around the page cache.
+    Done(io::Result<Digests>),
+    /// Reads around the page cache were refused from byte `at` on (at 0: from the
+    /// start); `hashers` holds the state of the bytes before it.
+    Refused { at: u64, hashers: Hashers },
+}
+
+/// A piece read around the page cache, and how many bytes of it (fewer than
+/// [`DIRECT_PIECE_LEN`] only at the end of the file), or the error that stopped it.
+type DirectPiece = (AlignedBuffer, io::Result<usize>);
+
+/// Hashes a large file not in the page cache with `reads` reads in flight that
+/// bypass the page cache (`O_DIRECT`): `reads` threads read its pieces
+/// ([`DIRECT_PIECE_LEN`]) in turn, piece `n` by thread `n % reads`, each into its own
+/// buffer, and the calling thread hashes them in order, handing each buffer back.
+///
+/// Why: on storage that makes reads wait, a checker is bound by the cores as much as
+/// by the disk. Through the page cache, the kernel spends as long as the hash itself
+/// on each byte (allocating and filling the cache's pages, then copying them out:
+/// `perf` of a cold 20,000 x 16 KiB + 1 GiB run, both cores busy 97 % of the time,
+/// SHA-1 26 %, the kernel's reads 45 %); read around it, the device writes straight
+/// into the buffer the hash reads. Many reads in flight keep the device busy, which a
+/// read at a time around the cache did not (two threads taking turns that way were
+/// slower than through the cache, measured in an earlier round). Measured on 2 x 512
+/// MiB, every run after the same other reader, medians of 7 (`bench`'s shuffled
+/// order shows a run's speed depends on what ran before it on this disk): see
+/// [`DIRECT_READS_PER_FILE`] and the README.
+///
+/// Every thread is joined before this returns, so no buffer is freed while the kernel
+/// writes into it; a cancel is seen between pieces.
+fn hash_direct(file: &File, reads: usize, algorithms: &[Algorithm], control: &Control) -> Direct {
+    let hashers = Algorithm::hashers(algorithms);
+    if !crate::os::set_direct_reads(file, true) {
+        return Direct::Refused { at: 0, hashers };
+    }
+    let (to_hash, read): (Vec<_>, Vec<_>) = (0..reads).map(|_| bounded::<DirectPiece>(1)).unzip();
+    let (to_reader, hashed): (Vec<_>, Vec<_>) =
+        (0..reads).map(|_| bounded::<AlignedBuffer>(1)).unzip();
+    thread::scope(|scope| {
+        for (first, (to_hash, hashed)) in to_hash.into_iter().zip(hashed).enumerate() {
+            scope.spawn(move || read_pieces(file, (first, reads), &to_hash, &hashed));
+        }
+        let direct = hash_pieces(&read, &to_reader, hashers, control);
+        // Stops the readers: each is sending a piece or waiting for its buffer.
+        drop(read);
+        drop(to_reader);
+        direct
+    })
+}
+
+/// One reader of [`hash_direct`]: reads pieces `first`, `first + stride`, ... and
+/// sends each to be hashed, then waits for its buffer back. Stops after the end of the
+/// file or an error, or when the hashing side has stopped.
+fn read_pieces(
+    file: &File,
+    (first, stride): (usize, usize),
+    to_hash: &Sender<DirectPiece>,
+    hashed: &Receiver<AlignedBuffer>,
+) {
+    let mut buffer = AlignedBuffer::new(DIRECT_PIECE_LEN);
+    let mut piece = first as u64;
+    loop {
+        let read = read_piece(file, buffer.as_mut_slice(), piece * DIRECT_PIECE_LEN as u64);
+        let last = !matches!(read, Ok(DIRECT_PIECE_LEN));
+        if to_hash.send((buffer, read)).is_err() || last {
+            return;
+        }
+        match hashed.recv() {
+            Ok(returned) => buffer = returned,
+            Err(_) => return,
+        }
+        piece += stride as u64;
+    }
+}
+
+/// Fills `buffer` from `offset` with reads around the page cache: short only at the
+/// end of the file. Such a read ends off the block alignment only there (and a read
+/// from an unaligned offset would be refused), so that ends the piece.
+fn read_piece(file: &File, buffer: &mut [u8], offset: u64) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match file.read_at(&mut buffer[filled..], offset + filled as u64) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+        if filled % crate::os::DIRECT_ALIGN != 0 {
+            break;
+        }
+    }
+    Ok(filled)
+}
+
+/// The hashing side of [`hash_direct`]: takes the pieces in order from their readers.
+fn hash_pieces(
+    read: &[Receiver<DirectPiece>],
+    to_reader: &[Sender<AlignedBuffer>],
+    mut hashers: Hashers,
+    control: &Control,
+) -> Direct {
+    for piece in 0u64.. {
+        if control.is_cancelled() {
+            return Direct::Done(Err(cancelled()));
+        }
+        let reader = (piece % read.len() as u64) as usize;
+        let Ok((buffer, filled)) = read[reader].recv() else {
+            return Direct::Done(Err(io::Error::other("a reader stopped early")));
+        };
+        let filled = match filled {
+            Ok(filled) => filled,
+            // Refused by a file system that took the flag but not the read: from this
+            // piece on, the file is read through the page cache.
+            Err(error) if error.kind() == io::ErrorKind::InvalidInput => {
+                let at = piece * DIRECT_PIECE_LEN as u64;
+                return Direct::Refused { at, hashers };
+            }
+            Err(error) => return Direct::Done(Err(error)),
+        };
+        hashers.update(&buffer.as_slice()[..filled]);
+        control
+            .bytes_done
+            .fetch_add(filled as u64, Ordering::Relaxed);
+        if filled < DIRECT_PIECE_LEN {
+            return Direct::Done(Ok(hashers.finalize()));
+        }
+        // The reader may have stopped (cancelled): nothing to hand back to.
+        let _ = to_reader[reader].send(buffer);
+    }
+    unreachable!("a file ends before 2^64 pieces")
 }
 
 /// The hash state from the other side, or `None` once it has stopped.
@@ -1055,8 +1245,11 @@ mod tests {
     impl TempFile {
         fn new(len: usize) -> (TempFile, Vec<u8>) {
             let contents: Vec<u8> = (0..len).map(|i| (i * 31 + i / 997) as u8).collect();
-            let path =
-                std::env::temp_dir().join(format!("checksig-pool-{}-{len}", std::process::id()));
+            // Numbered: tests run at once, and some ask for the same length.
+            static MADE: AtomicUsize = AtomicUsize::new(0);
+            let made = MADE.fetch_add(1, Ordering::Relaxed);
+            let name = format!("checksig-pool-{}-{made}-{len}", std::process::id());
+            let path = std::env::temp_dir().join(name);
             std::fs::write(&path, &contents).unwrap();
             (TempFile(path), contents)
         }
@@ -1187,6 +1380,82 @@ mod tests {
                 assert_eq!(control.progress().bytes_done, len as u64);
             }
         }
+    }
+
+    /// [`hash_direct`], finished through the page cache from where it was refused, as
+    /// [`Shared::hash_cold`] does.
+    fn hash_direct_or_through_cache(
+        file: &File,
+        len: usize,
+        reads: usize,
+        control: &Control,
+    ) -> io::Result<Digests> {
+        match hash_direct(file, reads, &[Algorithm::Sha1], control) {
+            Direct::Done(hashed) => hashed,
+            Direct::Refused { at, hashers } => {
+                eprintln!("note: reads around the page cache refused at {at}");
+                crate::os::set_direct_reads(file, false);
+                hash_alternating_from(file, len as u64, at, hashers, control)
+            }
+        }
+    }
+
+    #[test]
+    fn reads_around_the_page_cache_hash_like_one_thread() {
+        let piece = DIRECT_PIECE_LEN;
+        let align = crate::os::DIRECT_ALIGN;
+        // (ending mid-block, on a block, mid-piece, on a piece, one past it; fewer
+        // pieces than reads, and many more)
+        for len in [
+            0,
+            1,
+            align - 1,
+            align,
+            align + 1,
+            piece - 1,
+            piece,
+            piece + 1,
+        ]
+        .into_iter()
+        .chain([3 * piece + align + 5, 37 * piece + 7])
+        {
+            let (file, contents) = TempFile::new(len);
+            let mut expected = Algorithm::Sha1.hasher();
+            expected.update(&contents);
+            let expected = expected.finalize();
+            for reads in [2, 3, DIRECT_READS_PER_FILE] {
+                let opened = File::open(&file.0).unwrap();
+                let control = Control::default();
+                let digests = hash_direct_or_through_cache(&opened, len, reads, &control);
+                assert_eq!(digests.unwrap().as_slice(), [expected], "{len} {reads}");
+                assert_eq!(control.progress().bytes_done, len as u64, "{len} {reads}");
+            }
+        }
+    }
+
+    #[test]
+    fn reads_around_the_page_cache_stop_when_cancelled_before_or_mid_flight() {
+        let len = 64 * DIRECT_PIECE_LEN;
+        let (file, _) = TempFile::new(len);
+        let opened = File::open(&file.0).unwrap();
+        let control = Control::default();
+        control.cancel();
+        let result = hash_direct_or_through_cache(&opened, len, 4, &control);
+        assert_eq!(result.unwrap_err().kind(), io::ErrorKind::Interrupted);
+        // Cancelled once two pieces are hashed, with reads in flight: every reader
+        // is joined before the call returns (so no buffer is freed under a read).
+        let control = Control::default();
+        let result = thread::scope(|scope| {
+            scope.spawn(|| {
+                while control.progress().bytes_done < 2 * DIRECT_PIECE_LEN as u64 {
+                    thread::yield_now();
+                }
+                control.cancel();
+            });
+            hash_direct_or_through_cache(&opened, len, DIRECT_READS_PER_FILE, &control)
+        });
+        assert_eq!(result.unwrap_err().kind(), io::ErrorKind::Interrupted);
+        assert!(control.progress().bytes_done < len as u64);
     }
 
     #[test]
