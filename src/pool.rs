@@ -231,6 +231,7 @@ impl Run<'_> {
                 hashing_large: AtomicUsize::new(0),
                 may_grow: first < most,
                 grown: AtomicBool::new(false),
+                small_file_hashed: AtomicBool::new(false),
                 // Not bounded by the files, as the readers are: one file takes many.
                 direct_reads_left: AtomicUsize::new(
                     self.readers
@@ -401,6 +402,9 @@ struct Shared<'r, F> {
     may_grow: bool,
     /// Set by the reader that asked for the other readers.
     grown: AtomicBool,
+    /// A reader has hashed a small file (under [`DEFER_MIN_LEN`]): the run has small
+    /// files, for [`Shared::hash_cold`].
+    small_file_hashed: AtomicBool,
     /// Reads around the page cache that may yet be put in flight (see
     /// [`DIRECT_READS_BUDGET`]).
     direct_reads_left: AtomicUsize,
@@ -438,6 +442,11 @@ impl<F: FileNames> Shared<'_, F> {
                         continue;
                     }
                     Ok((opened, stat)) => {
+                        if stat.len < DEFER_MIN_LEN
+                            && !self.small_file_hashed.load(Ordering::Relaxed)
+                        {
+                            self.small_file_hashed.store(true, Ordering::Relaxed);
+                        }
                         let watch = timed.map(|started| (&mut watch, started));
                         self.hash(file, opened, stat.len, &mut buffer, Caller::Batch, watch)
                     }
@@ -655,7 +664,8 @@ impl<F: FileNames> Shared<'_, F> {
                 let large = self.hashing_large.load(Ordering::Acquire).max(1);
                 let threads = (self.cores / large).max(2);
                 crate::tree::hash_blake3(&opened, len, threads, control).map(Digests::One)
-            } else if cold && self.batches_left() {
+            } else if cold && self.batches_left() && self.small_file_hashed.load(Ordering::Relaxed)
+            {
                 #[cfg(test)]
                 tests::COLD_FILES_BESIDE_BATCHES.fetch_add(1, Ordering::Relaxed);
                 self.hash_cold(&opened, len, algorithms)
@@ -679,8 +689,10 @@ impl<F: FileNames> Shared<'_, F> {
         }
     }
 
-    /// Hashes a large file that is not in the page cache while batches of files are
-    /// left to claim (small files are read beside it): with its reads around the page cache, as many in flight as the run's
+    /// Hashes a large file that is not in the page cache while small files are read
+    /// beside it (batches are left to claim, and a small file was hashed: with large
+    /// files alone, batches may be left a moment while the other readers claim them):
+    /// with its reads around the page cache, as many in flight as the run's
     /// budget gives it ([`hash_direct`]); through the page cache on two threads taking
     /// turns ([`hash_alternating`]) when the budget is spent or the file system refuses
     /// such reads, from where it refused.

@@ -177,8 +177,8 @@ pub struct checksig_options {
     /// network storage on data not in the page cache); 0 for the default: `jobs` when
     /// that is set, else one per core while reads come from the page cache and up to
     /// 128 once they wait for the storage. Bounded by the open-file limit. Also bounds
-    /// the reads in flight on a large file not in the page cache (16 by default, 32
-    /// across a check), which is read around the page cache.
+    /// the reads in flight on a large file not in the page cache read around it
+    /// beside small files (16 by default, 32 across a check).
     pub readers: usize,
     /// Stream the verdicts: every entry's verdict is queued, in manifest order, as soon
     /// as it and every entry before it are decided, for `checksig_next_verdicts` or
