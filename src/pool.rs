@@ -103,7 +103,11 @@ const HAND_OVER_MIN_REST: u64 = 2 * ALTERNATE_CHUNK_LEN as u64;
 /// flight.
 const DIRECT_PIECE_LEN: usize = 1024 * 1024;
 
-/// Reads in flight on one large file read around the page cache, at most.
+/// Reads in flight on one large file read around the page cache, at most. Measured
+/// on 2 x 512 MiB evicted, every run after the same other reader, medians of 7-9:
+/// 4, 8 and 16 within the noise of each other (1.281, 1.327 and 1.324 s in one
+/// series; a prototype 1.079 s with 8 and 1.032 s with 16 in another); 16 keeps a
+/// file's 16 MiB in flight, two such files within the memory bound.
 const DIRECT_READS_PER_FILE: usize = 16;
 
 /// Reads in flight around the page cache across a run, at most (each holds a
@@ -699,9 +703,11 @@ impl<F: FileNames> Shared<'_, F> {
     ///
     /// Why only then: beside small files the cores are the limit (the small files'
     /// reads cost the kernel more than their bytes), and reads around the page cache
-    /// save the kernel's work on the large one. Measured, every run after the same
-    /// other reader: 20,000 x 16 KiB + 1 GiB evicted, 2.046 s against 2.533 s and
-    /// 1.960 s against 2.202 s (medians of 7 and 9). With large files alone the cores
+    /// save the kernel's work on the large one. Measured on 20,000 x 16 KiB + 1 GiB
+    /// evicted: kernel time 0.77-1.00 s against 1.23-1.75 s; every run after the same
+    /// other reader, medians of 7-9, 2.046 s against 2.533, 1.960 against 2.202, 1.878
+    /// against 1.961 and 2.055 against 2.114 (run right after one another, the old way
+    /// was the faster: see the README). With large files alone the cores
     /// have time to spare and the page cache's read-ahead streams better on this disk:
     /// 2 x 512 MiB, 1.104 s against 1.166 s, then 1.324 against 1.106 and 1.296
     /// against 1.107 (medians of 9, 9 and 15), so they keep two threads taking turns.
@@ -881,10 +887,8 @@ type DirectPiece = (AlignedBuffer, io::Result<usize>);
 /// SHA-1 26 %, the kernel's reads 45 %); read around it, the device writes straight
 /// into the buffer the hash reads. Many reads in flight keep the device busy, which a
 /// read at a time around the cache did not (two threads taking turns that way were
-/// slower than through the cache, measured in an earlier round). Measured on 2 x 512
-/// MiB, every run after the same other reader, medians of 7 (`bench`'s shuffled
-/// order shows a run's speed depends on what ran before it on this disk): see
-/// [`DIRECT_READS_PER_FILE`] and the README.
+/// slower than through the cache, measured in an earlier round). Measured: see
+/// [`Shared::hash_cold`], which says when this is used, and the README.
 ///
 /// Every thread is joined before this returns, so no buffer is freed while the kernel
 /// writes into it; a cancel is seen between pieces.
