@@ -938,8 +938,11 @@ fn read_pieces(
 }
 
 /// Fills `buffer` from `offset` with reads around the page cache: short only at the
-/// end of the file. Such a read ends off the block alignment only there (and a read
-/// from an unaligned offset would be refused), so that ends the piece.
+/// end of the file. Such a read ends off the block alignment at the end of the file,
+/// where reading on from an unaligned offset would be refused, so a read that ends
+/// there ends the piece. Anywhere else (a file system with no alignment rule) the
+/// piece is read on; a refusal then makes [`hash_pieces`] read the rest through the
+/// page cache, so no piece is ever cut short.
 fn read_piece(file: &File, buffer: &mut [u8], offset: u64) -> io::Result<usize> {
     let mut filled = 0;
     while filled < buffer.len() {
@@ -949,7 +952,8 @@ fn read_piece(file: &File, buffer: &mut [u8], offset: u64) -> io::Result<usize> 
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
             Err(error) => return Err(error),
         }
-        if filled % crate::os::DIRECT_ALIGN != 0 {
+        if filled % crate::os::DIRECT_ALIGN != 0 && file.metadata()?.len() <= offset + filled as u64
+        {
             break;
         }
     }
