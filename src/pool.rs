@@ -838,7 +838,7 @@ fn take_turns(
         if let Some(ahead) = &mut ahead {
             ahead.at(offset);
         }
-        let filled = read_chunk(file, &mut buffer, offset);
+        let filled = read_chunk(file, &mut buffer, offset, false);
         let Some(mut hasher) = wait_for_turn(turns, spin) else {
             return Ok(None);
         };
@@ -924,7 +924,8 @@ fn read_pieces(
     let mut buffer = AlignedBuffer::new(DIRECT_PIECE_LEN);
     let mut piece = first as u64;
     loop {
-        let read = read_piece(file, buffer.as_mut_slice(), piece * DIRECT_PIECE_LEN as u64);
+        let offset = piece * DIRECT_PIECE_LEN as u64;
+        let read = read_chunk(file, buffer.as_mut_slice(), offset, true);
         let last = !matches!(read, Ok(DIRECT_PIECE_LEN));
         if to_hash.send((buffer, read)).is_err() || last {
             return;
@@ -935,29 +936,6 @@ fn read_pieces(
         }
         piece += stride as u64;
     }
-}
-
-/// Fills `buffer` from `offset` with reads around the page cache: short only at the
-/// end of the file. Such a read ends off the block alignment at the end of the file,
-/// where reading on from an unaligned offset would be refused, so a read that ends
-/// there ends the piece. Anywhere else (a file system with no alignment rule) the
-/// piece is read on; a refusal then makes [`hash_pieces`] read the rest through the
-/// page cache, so no piece is ever cut short.
-fn read_piece(file: &File, buffer: &mut [u8], offset: u64) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buffer.len() {
-        match file.read_at(&mut buffer[filled..], offset + filled as u64) {
-            Ok(0) => break,
-            Ok(read) => filled += read,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(error) => return Err(error),
-        }
-        if filled % crate::os::DIRECT_ALIGN != 0 && file.metadata()?.len() <= offset + filled as u64
-        {
-            break;
-        }
-    }
-    Ok(filled)
 }
 
 /// The hashing side of [`hash_direct`]: takes the pieces in order from their readers.
@@ -1024,7 +1002,18 @@ fn wait_for_turn(turns: &Receiver<Hashers>, spin: Duration) -> Option<Hashers> {
 }
 
 /// Fills `buffer` from `offset`, short only at the end of the file.
-fn read_chunk(file: &File, buffer: &mut [u8], offset: u64) -> io::Result<usize> {
+///
+/// `around_cache`: `file` is read around the page cache ([`hash_direct`]). Such a read
+/// ends off the block alignment at the end of the file, where reading on from an
+/// unaligned offset would be refused, so a read that ends there ends the buffer.
+/// Anywhere else (a file system with no alignment rule) it is read on; a refusal then
+/// makes [`hash_pieces`] read the rest through the page cache: no buffer is cut short.
+fn read_chunk(
+    file: &File,
+    buffer: &mut [u8],
+    offset: u64,
+    around_cache: bool,
+) -> io::Result<usize> {
     let mut filled = 0;
     while filled < buffer.len() {
         match file.read_at(&mut buffer[filled..], offset + filled as u64) {
@@ -1032,6 +1021,12 @@ fn read_chunk(file: &File, buffer: &mut [u8], offset: u64) -> io::Result<usize> 
             Ok(read) => filled += read,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
             Err(error) => return Err(error),
+        }
+        if around_cache
+            && filled % crate::os::DIRECT_ALIGN != 0
+            && file.metadata()?.len() <= offset + filled as u64
+        {
+            break;
         }
     }
     Ok(filled)
