@@ -19,7 +19,8 @@
 //!   one thread: two taking turns ([`hash_alternating`]), or, for BLAKE3, its share of
 //!   the cores, each hashing its own subtrees ([`crate::tree`]). One begun on a single
 //!   thread is handed over to two when a core comes free ([`hash_contents`]). One not
-//!   in the page cache is read around it, many pieces in flight ([`hash_direct`]).
+//!   in the page cache, beside small files, is read around the page cache, many
+//!   pieces in flight on threads of its own ([`hash_direct`]).
 //!   Large files are read with the kernel asked to read ahead ([`ReadAhead`]).
 //!
 //! Why many threads, more than cores: on storage that is not in the page cache, a
@@ -30,10 +31,12 @@
 //! threads was measured slower: the hashing core then reads every byte out of another
 //! core's cache). `io_uring` would keep the reads in flight with fewer threads; threads
 //! were chosen because they reach the storage's limit here with no unsafe code and no
-//! kernel or seccomp dependence, and `io_uring` measured no better: a prototype with
+//! kernel or seccomp dependence, and `io_uring` measured no better. A prototype with
 //! 4 to 128 reads of each cold file in flight, hashed in order, took 0.71-1.82 s on
-//! 2 x 512 MiB through the page cache and 0.90-1.17 s around it (`O_DIRECT`), where
-//! this pool took 0.80-1.11 s in the same series (see the README).
+//! 2 x 512 MiB through the page cache and 0.90-1.27 s around it (`O_DIRECT`), against
+//! this pool's 0.80-1.21 s in the same series; the same reads around the page cache
+//! on 16 threads of a file's own took 1.032 s, io_uring's 16 in flight 1.271 s, in
+//! one series (see the README and [`hash_direct`]).
 //!
 //! Each thread holds at most one file open (besides its own descriptor of the root),
 //! reuses one read buffer, and sends each outcome tagged with its file's index to the
