@@ -57,6 +57,17 @@ if TYPE_CHECKING:
     #: Anything naming a path: ``str``, ``bytes`` or an ``os.PathLike`` of either.
     PathArg = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
+
+def __getattr__(name: str) -> Any:
+    """``checksig.PathArg``, made when first asked for (it needs `typing`). The
+    annotations name `typing`'s types as strings that only a type checker resolves:
+    ``typing.get_type_hints`` on this module's functions raises NameError."""
+    if name == "PathArg":
+        from typing import Union
+
+        return Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 __all__ = [
     "check",
     "check_signatures",

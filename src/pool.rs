@@ -905,7 +905,13 @@ fn hash_direct(file: &File, reads: usize, algorithms: &[Algorithm], control: &Co
         (0..reads).map(|_| bounded::<AlignedBuffer>(1)).unzip();
     thread::scope(|scope| {
         for (first, (to_hash, hashed)) in to_hash.into_iter().zip(hashed).enumerate() {
-            scope.spawn(move || read_pieces(file, (first, reads), &to_hash, &hashed));
+            let reader = move || read_pieces(file, (first, reads), &to_hash, &hashed);
+            if thread::Builder::new().spawn_scoped(scope, reader).is_err() {
+                // No thread to be had (a process or user limit): through the page
+                // cache instead. Returning drops `read` and `to_reader`, which stops
+                // the readers started, and the scope joins them.
+                return Direct::Refused { at: 0, hashers };
+            }
         }
         let direct = hash_pieces(&read, &to_reader, hashers, control);
         // Stops the readers: each is sending a piece or waiting for its buffer.
