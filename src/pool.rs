@@ -1387,8 +1387,9 @@ mod tests {
     fn a_cold_large_file_beside_small_ones_is_read_around_the_page_cache_and_hashes_the_same() {
         let dir = std::env::temp_dir().join(format!("checksig-pool-mixed-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        // 600 small files, then the large one, listed last (found by the first claim
-        // from the end, while batches are left).
+        // 600 small files, then the large one, listed last: two readers take batches
+        // of 75 from both ends, so the one that finds the large file has hashed small
+        // ones before it, while batches are left.
         let small = 600;
         let len = ALTERNATE_MIN_LEN as usize + 3 * DIRECT_PIECE_LEN + 5;
         let mut expected = Vec::new();
@@ -1409,7 +1410,10 @@ mod tests {
         let beside_before = COLD_FILES_BESIDE_BATCHES.load(Ordering::Relaxed);
         let root = RootDir::open(&dir).unwrap();
         let control = Control::default();
-        let run = default_run(&root, &control);
+        let run = Run {
+            readers: NonZeroUsize::new(2),
+            ..default_run(&root, &control)
+        };
         let mut decided = vec![None; small + 1];
         assert!(run.hash_all(&Numbered(small as u32 + 1), |file, outcome| {
             let Outcome::Digests(digests) = outcome else {
