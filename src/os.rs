@@ -56,10 +56,10 @@ pub(crate) fn is_in_page_cache(file: &File, buffer: &mut [u8]) -> Option<bool> {
 /// must be multiples of the device's logical block (512 bytes or 4 KiB).
 pub(crate) const DIRECT_ALIGN: usize = 4096;
 
-/// Reads of `file` bypass the page cache from now on (`O_DIRECT` on its open file
-/// description, which only this process holds), or, `false`, they go through it
-/// (`on`), as they did when opened. Returns whether the flag could be set: some file
-/// systems refuse it (tmpfs before Linux 6.6, some FUSE and network ones).
+/// Makes reads of `file` bypass the page cache from now on (`on`: `O_DIRECT` on its
+/// open file description, which only this process holds), or go through it again, as
+/// when it was opened. Returns whether the flag could be changed: some file systems
+/// refuse it (tmpfs before Linux 6.6, some FUSE and network ones).
 pub(crate) fn set_direct_reads(file: &File, on: bool) -> bool {
     let Ok(flags) = rustix::fs::fcntl_getfl(file) else {
         return false;
