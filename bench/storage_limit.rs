@@ -7,8 +7,9 @@
 //!
 //!     cargo run --release --example storage_limit -- MANIFEST THREADS
 //!
-//! Prints the seconds taken and the bytes read. The caller evicts the files from the
-//! page cache first (bench/bench.py does, with posix_fadvise DONTNEED).
+//! Prints the seconds its reads took and the bytes read. bench/bench.py times the
+//! whole process instead, as it times every tool, and evicts the files from the page
+//! cache first (posix_fadvise DONTNEED).
 
 use std::fs::File;
 use std::io::Read;
