@@ -1251,6 +1251,12 @@ def check_signatures(root_dir: PathArg) -> None:
 # ---------------------------------------------------------------------------------------
 
 
+class _OutputError(Exception):
+    """Standard output could not be written (a full disk, say): what was printed is
+    incomplete, so the run stops and says why, with status 2, as GNU tools stop with
+    "write error" (a closed pipe stays a BrokenPipeError: the run ends quietly)."""
+
+
 def _write(stream: TextIO, text: str) -> None:
     """Writes ``text`` and a newline; surrogate-escaped bytes (non-UTF-8 names) go out
     as the original bytes instead of raising UnicodeEncodeError."""
@@ -1259,9 +1265,20 @@ def _write(stream: TextIO, text: str) -> None:
     if buffer is None:
         stream.write(line.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
         return
-    stream.flush()
-    buffer.write(line.encode(stream.encoding or "utf-8", "surrogateescape"))
-    buffer.flush()
+    try:
+        stream.flush()
+        buffer.write(line.encode(stream.encoding or "utf-8", "surrogateescape"))
+        buffer.flush()
+    except OSError as error:
+        _raise_for_output(stream, error)
+
+
+def _raise_for_output(stream: Any, error: OSError) -> None:
+    """Re-raises a failed write: as an _OutputError when it was to stdout, unless the
+    pipe was closed."""
+    if stream is sys.stdout and not isinstance(error, BrokenPipeError):
+        raise _OutputError(f"write error: {error.strerror or error}") from None
+    raise error
 
 
 def _human_bytes(count: int) -> str:
@@ -1396,7 +1413,8 @@ def _add_output_arguments(parser: "argparse.ArgumentParser") -> None:
         "-q", "--quiet", action="store_true", help="print only failures and errors (no OK lines)"
     )
     output.add_argument(
-        "--status", action="store_true", help="print nothing: the exit status tells"
+        "--status", action="store_true",
+        help="print no verdicts: the exit status tells (errors still go to stderr)"
     )
 
 
@@ -1490,14 +1508,17 @@ class _Watcher:
         """Writes verdict lines to stdout, the bar cleared meanwhile so that it never
         lands inside a line, and flushed: lines appear as they are decided."""
         out = sys.stdout
-        out.flush()
-        if self._bar is not None:
-            with self._bar.external_write_mode(file=out):
+        try:
+            out.flush()
+            if self._bar is not None:
+                with self._bar.external_write_mode(file=out):
+                    out.buffer.write(lines)
+                    out.buffer.flush()
+            else:
                 out.buffer.write(lines)
                 out.buffer.flush()
-        else:
-            out.buffer.write(lines)
-            out.buffer.flush()
+        except OSError as error:
+            _raise_for_output(out, error)
 
     def close(self) -> None:
         if self._bar is not None:
@@ -1709,8 +1730,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 watcher.close()
                 if args.json and not args.create:
                     _write_json(sys.stdout, _summary_object(target, None, str(error)))
-                if not args.status:
-                    _write(sys.stderr, f"checksig: {error}")
+                # Even under --status, as GNU's: it silences verdicts, not why a
+                # check could not run.
+                _write(sys.stderr, f"checksig: {error}")
                 # A manifest that cannot be used, or an argument the API refuses (a
                 # number past what the library takes), is a usage-level error (2); a
                 # manifest that could not be written is a failure of the run (1).
@@ -1721,6 +1743,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except BrokenPipeError:
         _die_of_sigpipe()
         return 141
+    except _OutputError as error:
+        if watcher is not None:
+            watcher.close()
+        try:
+            _write(sys.stderr, f"checksig: {error}")
+        except OSError:
+            pass
+        # What stdout still buffers goes nowhere, instead of failing again at exit.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 2
     except KeyboardInterrupt as interrupt:
         return _interrupted(watcher, isinstance(interrupt, _Terminated))
     finally:

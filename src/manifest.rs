@@ -169,6 +169,11 @@ pub enum LineError {
     BadTaggedDigest(Algorithm),
     /// A tag line (`SM3 (name) = ...`) of an algorithm checksig does not know.
     UnknownTag,
+    /// A `BLAKE2b-<bits>` tag whose bits are not a multiple of 8 from 8 to 512
+    /// (`BLAKE2b-520`, `BLAKE2b-256x`).
+    BadBlake2bBits,
+    /// A known tag in the wrong case (`sha1 (name) = ...`): tags are read as written.
+    TagCase,
     /// The name is empty.
     EmptyName,
     /// A backslash in an escaped name is not followed by `\`, `n` or `r`.
@@ -223,6 +228,12 @@ impl LineError {
             }
             (LineError::UnknownTag, _) => "a tagged line of an algorithm checksig does not \
                  know (it reads MD5, SHA1, SHA224, SHA256, SHA384, SHA512, BLAKE2b and BLAKE3)"
+                .into(),
+            (LineError::BadBlake2bBits, _) => "the BLAKE2b tag's length is not a number of \
+                 bits, a multiple of 8 from 8 to 512 (BLAKE2b-256)"
+                .into(),
+            (LineError::TagCase, _) => "a tag in the wrong case (tags are read as the tools \
+                 write them: MD5, SHA1, SHA224, SHA256, SHA384, SHA512, BLAKE2b, BLAKE3)"
                 .into(),
             (LineError::EmptyName, _) => "the file name is empty".into(),
             (LineError::BadEscape, _) => "bad backslash escape in the file name".into(),
@@ -292,7 +303,8 @@ impl fmt::Display for ManifestError {
 ///
 /// `algorithm` is the one its untagged lines hold, or `None` to take it from the first
 /// checksum line. Empty lines and lines starting with `#` are skipped. A trailing CR
-/// (CRLF files) is dropped. The first bad line stops the read with its number.
+/// (CRLF files) is dropped, but for the names of untagged BLAKE3 lines (see
+/// `parse_line`). The first bad line stops the read with its number.
 pub fn read_manifest<R: Read>(
     reader: R,
     algorithm: Option<Algorithm>,
@@ -579,6 +591,7 @@ fn parse_line(
     if line.first() == Some(&b'#') {
         return Ok(None);
     }
+    let whole = line;
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if line.is_empty() {
         return Ok(None);
@@ -610,14 +623,18 @@ fn parse_line(
             )
         }
         None => {
+            // GNU escapes a CR in a name (`\r`), so a raw one at the end of its line is
+            // a CRLF file's. `b3sum` escapes only `\` and LF, and ends its lines at LF
+            // alone: in its lines a trailing CR is the name's, and `b3sum -c` opens
+            // `x\r`, not `x` (dropping it would check another file: a false OK where
+            // `x\r` changed).
+            if algorithm == Some(Algorithm::Blake3) && whole.len() > line.len() {
+                rest = &whole[whole.len() - rest.len() - 1..];
+            }
             let (name, digest, line_form) =
                 split_untagged(rest, algorithm, form).map_err(|error| {
-                    // A tag line of an unknown algorithm says so, not "not hex".
-                    if looks_tagged(rest) {
-                        LineError::UnknownTag
-                    } else {
-                        error
-                    }
+                    // A tag line that checksig does not read says why, not "not hex".
+                    tag_error(rest).unwrap_or(error)
                 })?;
             (name, digest, Some(line_form))
         }
@@ -696,20 +713,38 @@ fn c_unsigned(text: &[u8]) -> Option<(u64, usize)> {
     Some((value, start + digits))
 }
 
-/// Whether `rest` looks like a tag line of some algorithm, `WORD (` or `WORD(` with a
-/// `) =` later (`SM3 (x) = ...`, `SHA3-256 (x) = ...`): for a clearer error than "not
-/// hex" when checksig does not know the algorithm.
-fn looks_tagged(rest: &[u8]) -> bool {
-    let word = rest
+/// If `rest` looks like a tag line, `WORD (` or `WORD(` with a `) =` later, that
+/// [`bsd_tag`] did not take: why, for a clearer error than "not hex". A `BLAKE2b-`
+/// tag of bits GNU refuses, a known tag in another case (`sha1`), or an algorithm
+/// checksig does not know (`SM3`, `SHA3-256`).
+fn tag_error(rest: &[u8]) -> Option<LineError> {
+    let len = rest
         .iter()
         .take_while(|b| b.is_ascii_alphanumeric() || **b == b'-')
         .count();
-    let after = &rest[word..];
+    let (word, after) = rest.split_at(len);
     let after = after.strip_prefix(b" ").unwrap_or(after);
-    word > 0
-        && rest[..word].iter().any(u8::is_ascii_alphabetic)
+    let tagged = word.iter().any(u8::is_ascii_alphabetic)
         && after.starts_with(b"(")
-        && split_bsd_tag(&after[1..]).is_ok()
+        && split_bsd_tag(&after[1..]).is_ok();
+    if !tagged {
+        return None;
+    }
+    let blake2b = Algorithm::Blake2b(64).tag().as_bytes();
+    let known = |word: &[u8]| {
+        Algorithm::ALL
+            .iter()
+            .any(|algorithm| word.eq_ignore_ascii_case(algorithm.tag().as_bytes()))
+    };
+    let family = word.split(|&b| b == b'-').next().unwrap_or(word);
+    let with_bits = word.len() > family.len();
+    Some(if family == blake2b && with_bits {
+        LineError::BadBlake2bBits
+    } else if known(word) || (with_bits && family.eq_ignore_ascii_case(blake2b)) {
+        LineError::TagCase
+    } else {
+        LineError::UnknownTag
+    })
 }
 
 /// `name) = digest` → (name, digest). The name runs to the last `)`, as in GNU, so
@@ -952,6 +987,19 @@ mod tests {
             ),
             (format!("SM3 (x) = {HEX}"), LineError::UnknownTag),
             (format!("SHA3-256(x)= {HEX}"), LineError::UnknownTag),
+            (format!("SHA1-160 (x) = {HEX}"), LineError::UnknownTag),
+            (format!("sha1 (x) = {HEX}"), LineError::TagCase),
+            (format!("Sha256 (x) = {HEX}"), LineError::TagCase),
+            (format!("blake2b-256 (x) = {HEX}"), LineError::TagCase),
+            (
+                format!("BLAKE2b-520 (x) = {HEX}"),
+                LineError::BadBlake2bBits,
+            ),
+            (
+                format!("BLAKE2b-256x (x) = {HEX}"),
+                LineError::BadBlake2bBits,
+            ),
+            (format!("BLAKE2b-12 (x) = {HEX}"), LineError::BadBlake2bBits),
             // GNU skips only empty lines: blanks alone, or a comment after blanks, are
             // improperly formatted lines.
             ("   ".into(), LineError::OnlyBlanks),
@@ -1304,6 +1352,31 @@ mod algorithm_tests {
     }
 
     #[test]
+    fn a_trailing_cr_is_dropped_except_from_the_name_of_an_untagged_blake3_line() {
+        use Algorithm::*;
+        // (line, algorithm of the untagged lines, name)
+        let cases: [(String, Algorithm, &[u8]); 8] = [
+            (format!("{H256}  x\r"), Sha256, b"x"),
+            (format!("{H256}  x\r"), Blake2b(32), b"x"),
+            (format!("SHA256 (x) = {H256}\r"), Sha256, b"x"),
+            // As `b3sum -c` reads it: lines end at LF only, CR is not escaped.
+            (format!("{H256}  x\r"), Blake3, b"x\r"),
+            (format!("{H256} *x\r"), Blake3, b"x\r"),
+            (format!("\\{H256}  a\\nb\r"), Blake3, b"a\nb\r"),
+            (format!("{H256}  \r"), Blake3, b"\r"),
+            // A tagged line's CR follows its digest, never its name.
+            (format!("BLAKE3 (x) = {H256}\r"), Blake3, b"x"),
+        ];
+        for (line, algorithm, name) in cases {
+            let parsed = Parser::new(Some(algorithm))
+                .parse_line(line.as_bytes())
+                .unwrap_or_else(|e| panic!("{line:?}: {e:?}"))
+                .unwrap_or_else(|| panic!("{line:?} skipped"));
+            assert_eq!(parsed.name, name, "{line:?} as {algorithm}");
+        }
+    }
+
+    #[test]
     fn an_ambiguous_length_is_an_error_naming_the_candidates() {
         use Algorithm::*;
         let cases = [
@@ -1374,10 +1447,22 @@ mod algorithm_tests {
                  digits, 2 to 128)",
             ),
             (
-                format!("BLAKE2b-12 (a) = {H1}\n"),
+                format!("SM3 (a) = {H1}\n"),
                 None,
                 "line 1: a tagged line of an algorithm checksig does not know (it reads \
                  MD5, SHA1, SHA224, SHA256, SHA384, SHA512, BLAKE2b and BLAKE3)",
+            ),
+            (
+                format!("BLAKE2b-12 (a) = {H1}\n"),
+                None,
+                "line 1: the BLAKE2b tag's length is not a number of bits, a multiple of 8 \
+                 from 8 to 512 (BLAKE2b-256)",
+            ),
+            (
+                format!("sha1 (a) = {H1}\n"),
+                None,
+                "line 1: a tag in the wrong case (tags are read as the tools write them: \
+                 MD5, SHA1, SHA224, SHA256, SHA384, SHA512, BLAKE2b, BLAKE3)",
             ),
             ("garbage\n".to_string(), None, "line 1: not a checksum line"),
             (

@@ -402,6 +402,32 @@ fn an_ambiguous_manifest_is_refused_with_the_candidates() {
     );
 }
 
+/// `b3sum` writes a name ending in CR as it is (it escapes only `\` and LF) and
+/// `b3sum -c` reads it back so: in its manifests a trailing CR is the name's, not a
+/// CRLF line end. Read the other way, the check would verify `x` in place of `x\r`:
+/// with `x\r` changed, a false OK where `b3sum -c` fails.
+#[test]
+fn a_name_ending_in_cr_in_a_b3sum_manifest_is_the_file_b3sum_checks() {
+    let names: &[&[u8]] = &[b"x", b"x\r"];
+    let dir = TempDir::new("b3sum-cr");
+    for name in names {
+        dir.write(name, b"same contents");
+    }
+    let listing = run(dir.path(), "b3sum", &[], names);
+    assert!(listing.ends_with(b"  x\r\n"), "b3sum wrote the CR as it is");
+    dir.write(b"b3sums.txt", &listing);
+    let manifest = dir.path().join("b3sums.txt");
+    assert!(accepts(dir.path(), "b3sum", &["-c"], &manifest));
+    assert!(check_manifest(dir.path(), "b3sums.txt", None)
+        .unwrap()
+        .is_ok());
+    dir.write(b"x\r", b"changed");
+    assert!(!accepts(dir.path(), "b3sum", &["-c"], &manifest));
+    let report = check_manifest(dir.path(), "b3sums.txt", None).unwrap();
+    let failed: Vec<_> = report.failures.iter().map(|f| f.line).collect();
+    assert_eq!(failed, [2], "the line of x\\r fails, as in b3sum -c");
+}
+
 /// One large BLAKE3 file is hashed on every core (its subtrees apart): the digest is
 /// still `b3sum`'s.
 #[test]

@@ -106,7 +106,16 @@ CASES = [
     ),
     ("status-good", ["--status", "{good}"], 0, [], []),
     ("status-bad", ["--status", "{bad}"], 1, [], []),
-    ("status-no-manifest", ["--status", "{nomanifest}"], 2, [], []),
+    (
+        "status-no-manifest",
+        ["--status", "{nomanifest}"],
+        2,
+        [],
+        [
+            'checksig: "{nomanifest}/sha1sum.txt" - cannot read manifest: '
+            "No such file or directory"
+        ],
+    ),
     ("jobs-1", ["--jobs", "1", "{bad}"], 1, None, []),
     ("jobs-3", ["-j3", "{good}"], 0, verdicts("good", 10) + ["{good}: OK (10 files)"], []),
     ("readers-64", ["--readers", "64", "{bad}"], 1, None, []),
@@ -447,6 +456,28 @@ def test_a_closed_pipe_ends_quietly_as_gnu_does(tmp_path):
         )
         assert len(lines(result.stdout)) == 1, tool
         assert lines(result.stderr) == ["141"], (tool, result.stderr)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
+@pytest.mark.parametrize("options", [[], ["--json"], ["-q"]])
+def test_output_that_cannot_be_written_is_an_error_not_a_traceback(tmp_path, options):
+    """stdout on a full disk: GNU's `sha1sum -c > /dev/full` says "write error" and
+    fails; checksig says so too, with status 2 whatever the files (what it printed is
+    incomplete)."""
+    root = tmp_path / "bad"
+    names = write_logs(root, 3)
+    sha1sum(root, names)
+    change_signature(root, names[0])  # so that -q has a line to write
+    with open("/dev/full", "wb") as full:
+        result = subprocess.run(
+            cli_command(*options, str(root)),
+            cwd=tmp_path,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            timeout=60,
+        )
+    assert result.returncode == 2, result.stderr
+    assert lines(result.stderr) == ["checksig: write error: No space left on device"]
 
 
 def test_sigterm_stops_like_ctrl_c(big_dataset, tmp_path):
