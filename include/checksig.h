@@ -290,7 +290,8 @@ struct checksig_job *checksig_create_start(const char *root_dir,
                                            const struct checksig_options *options);
 
 // Cuts the manifest of `root_dir` (as `options` name it; NULL for the defaults) into
-// at most `parts` parts of about equal bytes at line starts, for checking them apart
+// at most `parts` parts (at least 1: 0 is an error, since a merge of no parts would
+// stand as a check) of about equal bytes at line starts, for checking them apart
 // (on a cluster): writes them into `out` (room for `parts`), their number into
 // `*count`, and what the whole manifest decided into `*algorithm` (a
 // `checksig_algorithm`) and `*form` (a `checksig_form`) — each part is checked with

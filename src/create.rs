@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::algorithm::Algorithm;
 use crate::control::Control;
-use crate::os::{EntryKind, FileStat, RootDir};
+use crate::os::{DirEntry, EntryKind, FileStat, RootDir};
 use crate::paths::{display_join, lexical_clean};
 use crate::pool::{FileNames, Outcome, Run};
 use crate::report::Error;
@@ -162,18 +162,17 @@ fn list_tree(
     control: &Control,
 ) -> Result<Walk, Error> {
     let mut walk = Walk::default();
-    walk.visit(root_dir, b"", control)
-        .map_err(|error| match error {
-            // Directory names in messages are under the root, as written.
-            Error::ReadDir { path, error } => Error::ReadDir {
-                path: match path.is_empty() {
-                    true => root_bytes.to_vec(),
-                    false => display_join(root_bytes, &path),
-                },
-                error,
+    walk.visit(root_dir, control).map_err(|error| match error {
+        // Directory names in messages are under the root, as written.
+        Error::ReadDir { path, error } => Error::ReadDir {
+            path: match path.is_empty() {
+                true => root_bytes.to_vec(),
+                false => display_join(root_bytes, &path),
             },
-            other => other,
-        })?;
+            error,
+        },
+        other => other,
+    })?;
     walk.files
         .retain(|(name, _)| Some(&name[..]) != manifest_name);
     walk.files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -241,39 +240,50 @@ struct Walk {
 }
 
 impl Walk {
-    /// Lists `dir` (named `prefix` under the root, empty for the root), recursively.
+    /// Lists `root` and every directory under it.
     ///
     /// By descriptor, not by path: each subdirectory is opened relative to its parent's
     /// descriptor with `O_NOFOLLOW`, so a directory swapped for a symlink during the
     /// walk is never entered, and a tree deeper than `PATH_MAX` is listed whole. One
-    /// descriptor is open per level of the directory being listed.
-    fn visit(&mut self, dir: &RootDir, prefix: &[u8], control: &Control) -> Result<(), Error> {
-        if control.is_cancelled() {
-            return Err(Error::Cancelled);
-        }
-        let list_error = |error| Error::ReadDir {
-            path: prefix.to_vec(),
-            error,
+    /// descriptor is open per level of the directory being listed (a tree deeper than
+    /// the open-file limit fails, naming the directory). The directories being listed
+    /// are a stack on the heap, not calls on the thread's: a recursive walk overflowed
+    /// the stack, killing the host process, at a depth of about 5,000.
+    fn visit(&mut self, root: &RootDir, control: &Control) -> Result<(), Error> {
+        let list_error = |path: &[u8]| {
+            let path = path.to_vec();
+            move |error| Error::ReadDir { path, error }
         };
-        for entry in dir.entries().map_err(list_error)? {
-            let mut name = prefix.to_vec();
+        let root_entries = root.entries().map_err(list_error(b""))?;
+        // Each level: its directory (the root borrowed, the others owned), its name
+        // under the root, and its entries not yet seen (last first).
+        let mut levels: Vec<(Option<RootDir>, Vec<u8>, Vec<DirEntry>)> =
+            vec![(None, Vec::new(), reversed(root_entries))];
+        while let Some((dir, prefix, entries)) = levels.last_mut() {
+            if control.is_cancelled() {
+                return Err(Error::Cancelled);
+            }
+            let Some(entry) = entries.pop() else {
+                levels.pop();
+                continue;
+            };
+            let dir = dir.as_ref().unwrap_or(root);
+            let mut name = prefix.clone();
             if !name.is_empty() {
                 name.push(b'/');
             }
             name.extend_from_slice(entry.name.to_bytes());
             let kind = match entry.kind {
-                EntryKind::Unknown => dir.entry_kind(&entry.name).map_err(list_error)?,
+                EntryKind::Unknown => dir.entry_kind(&entry.name).map_err(list_error(prefix))?,
                 kind => kind,
             };
             match kind {
                 EntryKind::Directory => {
-                    let subdirectory =
-                        dir.open_subdirectory(&entry.name)
-                            .map_err(|error| Error::ReadDir {
-                                path: name.clone(),
-                                error,
-                            })?;
-                    self.visit(&subdirectory, &name, control)?;
+                    let subdirectory = dir
+                        .open_subdirectory(&entry.name)
+                        .map_err(list_error(&name))?;
+                    let entries = subdirectory.entries().map_err(list_error(&name))?;
+                    levels.push((Some(subdirectory), name, reversed(entries)));
                 }
                 // A symlink is listed when it leads to a regular file; one leading to a
                 // directory is not followed.
@@ -286,6 +296,12 @@ impl Walk {
         }
         Ok(())
     }
+}
+
+/// `entries` last first, to be taken with `pop` in their order.
+fn reversed(mut entries: Vec<DirEntry>) -> Vec<DirEntry> {
+    entries.reverse();
+    entries
 }
 
 /// The walked files, as the pool sees them, all hashed with one algorithm.
@@ -353,6 +369,9 @@ pub(crate) fn write_tagged_line(out: &mut Vec<u8>, algorithm: Algorithm, hex: &s
     out.push(b'\n');
 }
 
+/// The longest file name (one path component) Linux file systems take.
+const NAME_MAX: usize = 255;
+
 /// Writes `contents` to `path` through a temporary file in the same directory, synced
 /// and renamed into place; the temporary file is removed on any failure.
 fn write_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
@@ -365,16 +384,18 @@ fn write_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
     let file_name = path
         .file_name()
         .ok_or_else(|| io::Error::other("no file name"))?;
-    let mut temporary_name = b".".to_vec();
-    temporary_name.extend_from_slice(file_name.as_bytes());
-    temporary_name.extend_from_slice(
-        format!(
-            ".{}.{}.tmp",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        )
-        .as_bytes(),
+    let unique = format!(
+        ".{}.{}.tmp",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
     );
+    // Within the longest name a directory holds (`NAME_MAX`): as much of the
+    // manifest's name as fits (the suffix alone makes it unique), so that a manifest
+    // whose own name is near that length can still be written.
+    let kept = file_name.len().min(NAME_MAX - 1 - unique.len());
+    let mut temporary_name = b".".to_vec();
+    temporary_name.extend_from_slice(&file_name.as_bytes()[..kept]);
+    temporary_name.extend_from_slice(unique.as_bytes());
     let temporary = path.with_file_name(std::ffi::OsStr::from_bytes(&temporary_name));
     let result = (|| {
         let file = OpenOptions::new()

@@ -212,6 +212,10 @@ pub fn nothing_verified(options: &Options, summary: &Summary) -> bool {
 /// error of the part that holds it, and the first such error in part order is the
 /// whole manifest's.
 pub fn split(root: &Path, options: &Options, parts: usize) -> Result<Split, Error> {
+    // No part would check nothing, and a merge of no parts would stand as a check.
+    if parts == 0 {
+        return Err(Error::InvalidArgument("parts must be at least 1".into()));
+    }
     let opened = OpenedManifest::open(root, options)?;
     let len = opened
         .file

@@ -425,3 +425,98 @@ fn a_tree_deeper_than_path_max_is_listed_and_checked() {
         .unwrap();
     }
 }
+
+/// A tree 6,000 directories deep is listed whole, or, where the open-file limit is
+/// below its depth (one descriptor per level), refused naming the directory: never a
+/// crash. The walk once recursed, a call per level on the thread's stack, and
+/// overflowed it at about 5,000 levels, killing the process.
+#[test]
+fn a_tree_thousands_of_directories_deep_is_listed_or_refused_never_a_crash() {
+    use rustix::fs::{mkdirat, openat, unlinkat, AtFlags, Mode, OFlags};
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let levels: usize = 6_000;
+    // As many descriptors as the hard limit allows, up to what the walk needs.
+    let limit = getrlimit(Resource::Nofile);
+    let needed = levels as u64 + 500;
+    let wanted = limit.maximum.map_or(needed, |max| max.min(needed));
+    if limit.current.is_some_and(|current| current < wanted) {
+        let _ = setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: Some(wanted),
+                maximum: limit.maximum,
+            },
+        );
+    }
+    let dir = TempDir::new("thousands-deep");
+    let open_dir = |at: &rustix::fd::OwnedFd| {
+        openat(at, "d", OFlags::DIRECTORY | OFlags::RDONLY, Mode::empty()).unwrap()
+    };
+    let top = openat(
+        rustix::fs::CWD,
+        dir.path(),
+        OFlags::DIRECTORY | OFlags::RDONLY,
+        Mode::empty(),
+    )
+    .unwrap();
+    let mut fd = top.try_clone().unwrap();
+    for _ in 0..levels {
+        mkdirat(&fd, "d", Mode::from_raw_mode(0o755)).unwrap();
+        fd = open_dir(&fd);
+    }
+    let file = openat(
+        &fd,
+        "f",
+        OFlags::WRONLY | OFlags::CREATE,
+        Mode::from_raw_mode(0o644),
+    )
+    .unwrap();
+    rustix::io::write(&file, b"at the bottom\n").unwrap();
+    drop((file, fd));
+
+    match create(dir.path(), &CreateOptions::default()) {
+        Ok(created) => {
+            assert_eq!(created.files, 1);
+            let report = check(dir.path(), &Options::default()).unwrap();
+            assert!(report.is_ok(), "{:?}", report.message());
+            assert_eq!(report.matched, 1);
+        }
+        Err(Error::ReadDir { path, error }) => {
+            assert_eq!(error.raw_os_error(), Some(libc::EMFILE), "{error}");
+            assert!(path.starts_with(b"d/d/"), "names the directory");
+        }
+        Err(other) => panic!("{other}"),
+    }
+
+    // Removed from the bottom up, one directory at a time (no path is short enough).
+    let mut fds = vec![top];
+    for _ in 0..levels {
+        let next = open_dir(fds.last().unwrap());
+        fds.push(next);
+    }
+    unlinkat(fds.last().unwrap(), "f", AtFlags::empty()).unwrap();
+    let _ = unlinkat(&fds[0], "sha1sum.txt", AtFlags::empty());
+    for level in (0..levels).rev() {
+        unlinkat(&fds[level], "d", AtFlags::REMOVEDIR).unwrap();
+    }
+}
+
+/// A manifest named with the longest name a directory takes (255 bytes) is written:
+/// its temporary file, beside it, keeps within that length too.
+#[test]
+fn a_manifest_with_a_name_of_the_longest_length_is_written() {
+    let dir = TempDir::new("long-manifest-name");
+    dir.write(b"a.txt", b"contents\n");
+    let name = "m".repeat(255);
+    let options = CreateOptions {
+        manifest: Some(PathBuf::from(&name)),
+        ..CreateOptions::default()
+    };
+    let created = create(dir.path(), &options).unwrap();
+    assert_eq!(created.files, 1);
+    let manifest = std::fs::read(dir.join(name.as_bytes())).unwrap();
+    assert_eq!(
+        manifest,
+        format!("{}  a.txt\n", common::sha1_hex(b"contents\n")).into_bytes()
+    );
+}

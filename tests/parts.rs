@@ -113,6 +113,30 @@ fn a_bad_or_empty_manifest_is_the_error_a_check_gives_however_it_is_cut() {
     }
 }
 
+/// No parts would check nothing, and their merge would stand as a check that passed.
+#[test]
+fn a_split_into_no_parts_is_refused() {
+    let dir = TempDir::new("no-parts");
+    dir.write(b"a", b"a\n");
+    dir.write(
+        b"sha1sum.txt",
+        format!("{}  a\n", sha1_hex(b"a\n")).as_bytes(),
+    );
+    let error = split(dir.path(), &Options::default(), 0).unwrap_err();
+    assert!(matches!(error, Error::InvalidArgument(_)), "{error}");
+    assert_eq!(
+        error.to_string(),
+        "invalid argument: parts must be at least 1"
+    );
+    assert_eq!(
+        split(dir.path(), &Options::default(), 1)
+            .unwrap()
+            .parts
+            .len(),
+        1
+    );
+}
+
 #[test]
 fn nothing_verified_is_decided_on_the_merged_counts() {
     let options = Options {

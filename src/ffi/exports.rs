@@ -180,7 +180,8 @@ unsafe fn options_from_c(given: &checksig_options) -> Result<Options, &'static s
 }
 
 /// Cuts the manifest of `root_dir` (as `options` name it; NULL for the defaults) into
-/// at most `parts` parts of about equal bytes at line starts, for checking them apart
+/// at most `parts` parts (at least 1: 0 is an error, since a merge of no parts would
+/// stand as a check) of about equal bytes at line starts, for checking them apart
 /// (on a cluster): writes them into `out` (room for `parts`), their number into
 /// `*count`, and what the whole manifest decided into `*algorithm` (a
 /// `checksig_algorithm`) and `*form` (a `checksig_form`) — each part is checked with
