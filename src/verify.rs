@@ -173,6 +173,7 @@ pub fn check_each(
     let mut order = InOrder {
         manifest: &manifest,
         plan: &plan,
+        control,
         next: 0,
         summary: Summary {
             entries: manifest.entries.len() as u64,
@@ -354,14 +355,23 @@ impl FileTable<'_> {
 struct InOrder<'a> {
     manifest: &'a Manifest,
     plan: &'a Plan,
+    /// Once cancelled, nothing more is delivered: a file named by millions of lines
+    /// decides them all at once, and a cancelled check must end within milliseconds.
+    control: &'a Control,
     /// The first entry not delivered yet.
     next: usize,
     summary: Summary,
 }
 
+/// Entries delivered between two looks at the cancel flag.
+const CANCEL_CHECK_ENTRIES: usize = 4096;
+
 impl InOrder<'_> {
     fn deliver(&mut self, table: &FileTable, on_verdict: &mut impl FnMut(&Verdict<'_>)) {
         while let Some(entry) = self.manifest.entries.get(self.next) {
+            if self.next % CANCEL_CHECK_ENTRIES == 0 && self.control.is_cancelled() {
+                return;
+            }
             let file = self.plan.entry_file[self.next];
             let expected = self.manifest.expected(self.next);
             let (status, actual) = if file == OUTSIDE {

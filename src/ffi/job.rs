@@ -79,7 +79,8 @@ impl OwnedVerdict {
 }
 
 impl Stream {
-    /// Queues `verdict`, waiting while the queue is full (unless cancelled).
+    /// Queues `verdict`, waiting while the queue is full; drops it once the check is
+    /// cancelled (nobody fetches the rest, and the queue stays within its bound).
     fn push(&self, verdict: &Verdict<'_>, control: &Control) {
         let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         while queue.verdicts.len() >= STREAM_CAPACITY && !control.is_cancelled() {
@@ -88,6 +89,9 @@ impl Stream {
                 .wait_timeout(queue, Duration::from_millis(20))
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
+        }
+        if control.is_cancelled() {
+            return;
         }
         queue.verdicts.push_back(OwnedVerdict {
             index: verdict.index,
