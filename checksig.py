@@ -895,8 +895,9 @@ def iter_check(
     soon as it and every entry before it are decided**: a long check can be shown as it
     goes, and nothing is held (a million failures cost no memory here).
 
-    Arguments as for ``check``. Raises ``ManifestError`` (before the first outcome)
-    when the check cannot run, as ``check`` does. Leaving the loop early (``break``,
+    Arguments as for ``check``. Raises ``ManifestError`` when the check cannot run,
+    as ``check`` does: before the first outcome, but for "no file was verified" under
+    ``ignore_missing``, known only after the last (every outcome SKIPPED). Leaving the loop early (``break``,
     an exception, Ctrl-C) cancels the check: every worker stops within milliseconds.
     """
     options = _options(manifest, jobs, algorithm, readers, ignore_missing)
@@ -1057,8 +1058,9 @@ def check_distributed(
             checksig[dask]``).
         ValueError: ``root_dir`` (or an absolute ``manifest``) is under none of
             ``path_map``'s keys.
-        KeyboardInterrupt, or any exception from ``progress``: the parts not finished
-            are cancelled first.
+        KeyboardInterrupt, or any exception from ``progress``: the parts not started
+            are cancelled first (a part already running on a worker runs to its end
+            there: Dask does not stop a running task; its result is dropped).
     """
     root, options, results = _run_parts(
         "_check_part", root_dir, client, manifest=manifest, algorithm=algorithm,

@@ -46,7 +46,9 @@ unsafe fn live<'a>(job: *const checksig_job) -> Option<&'a checksig_job> {
 /// also cancels a job still running). Never NULL.
 ///
 /// Thread safety: every function taking the job, except `checksig_job_free`, may be
-/// called from any thread at any time, also concurrently.
+/// called from any thread at any time, also concurrently; `checksig_next_verdicts`
+/// and `checksig_next_lines` from one thread at a time (each call frees what the one
+/// before it handed out).
 ///
 /// # Safety
 /// `root_dir` and `options.manifest` are NULL or valid NUL-terminated strings;
@@ -402,9 +404,11 @@ pub unsafe extern "C" fn checksig_get_message(job: *const checksig_job) -> *mut 
     message.map_or(ptr::null_mut(), |m| malloc_string(&m))
 }
 
-/// Writes the finished check's counts into `*out` (zeros when it could not run).
-/// Returns false (writing nothing) when a pointer is NULL, the job is still running,
-/// or it is a manifest creation (see `checksig_get_created`).
+/// Writes the finished check's counts into `*out` (zeros when it stopped on an error:
+/// a manifest or root that cannot be used, a cancel). Returns false (writing nothing)
+/// when a pointer is NULL, the job is still running, it is a manifest creation (see
+/// `checksig_get_created`), or it was refused before it started (a NULL root, an
+/// invalid option: `checksig_get_message` says which).
 ///
 /// # Safety
 /// `job` is NULL or a live job; `out` is NULL or valid for writes.
