@@ -238,6 +238,8 @@ class _Options(ctypes.Structure):
         ("tag", ctypes.c_bool),
         ("blake2b_bits", ctypes.c_uint32),
         ("shown_root", ctypes.c_char_p),
+        ("part_manifest_len", ctypes.c_uint64),
+        ("part_manifest_mtime_ns", ctypes.c_int64),
     ]
 
 
@@ -248,6 +250,8 @@ class _Part(ctypes.Structure):
         ("start", ctypes.c_uint64),
         ("end", ctypes.c_uint64),
         ("first_line", ctypes.c_uint64),
+        ("manifest_len", ctypes.c_uint64),
+        ("manifest_mtime_ns", ctypes.c_int64),
     ]
 
 
@@ -920,22 +924,24 @@ def iter_check(
 
 
 def _part_options(
-    part: Tuple[int, int, int], options: Dict[str, Any], algorithm: int, form: int
+    part: Tuple[int, int, int, int, int], options: Dict[str, Any], algorithm: int, form: int
 ) -> "_Options":
     """The options of a check of one part of the manifest: the client's ``options``,
-    and the part's bytes, first line, algorithm and form as ``checksig_split`` gave."""
+    and the part's bytes, first line, the manifest's size and time of change (a part of
+    a manifest changed since fails), algorithm and form as ``checksig_split`` gave."""
     opts = _options(
         options["manifest"], options["jobs"], None, options["readers"],
         options["ignore_missing"], options["list_matches"], shown_root=options["shown_root"],
     )
     opts.algorithm = algorithm
-    opts.part_start, opts.part_end, opts.part_first_line = part
+    (opts.part_start, opts.part_end, opts.part_first_line, opts.part_manifest_len,
+     opts.part_manifest_mtime_ns) = part
     opts.part_form = form
     return opts
 
 
 def _check_part(
-    part: Tuple[int, int, int],
+    part: Tuple[int, int, int, int, int],
     root: bytes,
     options: Dict[str, Any],
     algorithm: int,
@@ -972,7 +978,7 @@ class _PartLines(
 
 
 def _check_part_lines(
-    part: Tuple[int, int, int],
+    part: Tuple[int, int, int, int, int],
     root: bytes,
     options: Dict[str, Any],
     algorithm: int,
@@ -1151,9 +1157,9 @@ def _on_workers(path: bytes, path_map: Optional[Mapping[PathArg, PathArg]]) -> b
 
 def _split_manifest(
     root: bytes, options: _Options, parts: int
-) -> Tuple[List[Tuple[int, int, int]], int, int]:
-    """The manifest's parts (start, end, first line), algorithm and form; raises
-    ManifestError as ``check()`` would."""
+) -> Tuple[List[Tuple[int, int, int, int, int]], int, int]:
+    """The manifest's parts (start, end, first line, the manifest's size and time of
+    change), algorithm and form; raises ManifestError as ``check()`` would."""
     out = (_Part * parts)()
     count = ctypes.c_size_t()
     algorithm = ctypes.c_uint32()
@@ -1164,7 +1170,10 @@ def _split_manifest(
     )
     if error is not None:
         raise ManifestError(error)
-    ranges = [(p.start, p.end, p.first_line) for p in out[: count.value]]
+    ranges = [
+        (p.start, p.end, p.first_line, p.manifest_len, p.manifest_mtime_ns)
+        for p in out[: count.value]
+    ]
     return ranges, algorithm.value, form.value
 
 

@@ -156,14 +156,27 @@ typedef struct checksig_options {
   // path than the client reports the client's paths. Copied. Checks only. (Added
   // last, as `blake2b_bits` was: recompile against this header.)
   const char *shown_root;
+  // The manifest as `checksig_split` found it (its part's `manifest_len` and
+  // `manifest_mtime_ns`): a part of a manifest that has changed since fails with
+  // "changed since it was split into parts", instead of checking lines of another
+  // text. `part_manifest_len` 0: not compared. (Added last, as `shown_root` was:
+  // recompile against this header.)
+  uint64_t part_manifest_len;
+  int64_t part_manifest_mtime_ns;
 } checksig_options;
 
 // One part of a split manifest (`checksig_split`): check it with
-// `options.part_start`, `part_end` and `part_first_line` set from it.
+// `options.part_start`, `part_end`, `part_first_line`, `part_manifest_len` and
+// `part_manifest_mtime_ns` set from it.
 typedef struct checksig_part {
   uint64_t start;
   uint64_t end;
   uint64_t first_line;
+  // The manifest's size and time of change (nanoseconds since the epoch) when it was
+  // split: a part checked against a manifest changed since fails. (Added after
+  // `first_line`: recompile against this header.)
+  uint64_t manifest_len;
+  int64_t manifest_mtime_ns;
 } checksig_part;
 
 // What a finished check counted, per manifest entry (line).
@@ -297,7 +310,8 @@ struct checksig_job *checksig_create_start(const char *root_dir,
 // (on a cluster): writes them into `out` (room for `parts`), their number into
 // `*count`, and what the whole manifest decided into `*algorithm` (a
 // `checksig_algorithm`) and `*form` (a `checksig_form`) — each part is checked with
-// those, its `start`, `end` and `first_line` in the options' `part_*` fields. Parses
+// those, its `start`, `end`, `first_line`, `manifest_len` and `manifest_mtime_ns` in
+// the options' `part_*` fields. Parses
 // only the manifest's first lines (and counts the others' newlines): an empty
 // manifest or a bad line among the first is the error a check gives; a later bad
 // line is the error of the part that holds it, and the first such error in part

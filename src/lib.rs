@@ -47,7 +47,7 @@ pub use algorithm::{Algorithm, Digest};
 pub use control::{Control, Progress};
 pub use create::{create, create_with, CreateOptions, Created};
 pub use lines::{push_line, LineFormat};
-pub use manifest::{Parser, Part, Split};
+pub use manifest::{ManifestStamp, Parser, Part, Split};
 pub use report::{Error, Failure, Match, Reason, Report, Status, Summary, Verdict};
 pub use verify::{
     check, check_each, check_with, nothing_verified, split, ManifestPart, Options,

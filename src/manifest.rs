@@ -277,6 +277,9 @@ pub enum ManifestError {
     Empty,
     /// More lines than a `u32` counts: no real manifest is this large.
     TooManyLines,
+    /// Checking a part: the manifest is not the one that was split (its size or time
+    /// of change differ), so the part's bytes may not be whole lines of it.
+    ChangedSinceSplit,
 }
 
 impl fmt::Display for ManifestError {
@@ -295,6 +298,9 @@ impl fmt::Display for ManifestError {
             }
             ManifestError::Empty => f.write_str("no checksum lines in manifest"),
             ManifestError::TooManyLines => f.write_str("more than 4294967295 lines"),
+            ManifestError::ChangedSinceSplit => {
+                f.write_str("changed since it was split into parts: split it again")
+            }
         }
     }
 }
@@ -358,6 +364,21 @@ pub struct Part {
 pub struct Split {
     pub parser: Parser,
     pub parts: Vec<Part>,
+    /// The manifest as it was when split: each part is checked only against it.
+    pub stamp: ManifestStamp,
+}
+
+/// Which text of a manifest a split was made of: its size and the time of its last
+/// change (nanoseconds since the epoch), as `fstat` gives them, alike on every machine
+/// that sees the file on a shared file system. A manifest rewritten between the split
+/// and a part's check (regenerated and renamed into place, say) differs in one of
+/// them, and the part, whose bytes may no longer be whole lines of it or the lines it
+/// was given, fails instead of checking another text: lines past the old end would
+/// be left unchecked, a false OK.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ManifestStamp {
+    pub len: u64,
+    pub modified_ns: i64,
 }
 
 /// Bytes read at once when counting a manifest's lines.
@@ -410,7 +431,15 @@ pub fn split_manifest<R: Read + Seek>(
             first_line,
         })
         .collect();
-    Ok(Split { parser, parts })
+    Ok(Split {
+        parser,
+        parts,
+        // The time of change is the caller's to add: this reads any stream.
+        stamp: ManifestStamp {
+            len,
+            modified_ns: 0,
+        },
+    })
 }
 
 /// The starts (offset, line number) of at most `parts` parts of about equal bytes of

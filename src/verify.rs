@@ -15,13 +15,14 @@ use std::hash::BuildHasher;
 use std::io::{self, Seek, SeekFrom};
 use std::num::NonZeroUsize;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::algorithm::{Algorithm, Digest};
 use crate::control::Control;
 use crate::manifest::{
-    read_manifest, read_manifest_part, split_manifest, Entry, Manifest, ManifestError, Parser,
-    Part, Split,
+    read_manifest, read_manifest_part, split_manifest, Entry, Manifest, ManifestError,
+    ManifestStamp, Parser, Part, Split,
 };
 use crate::os::{OpenError, RootDir};
 use crate::paths::{display_join, lookup_name};
@@ -94,6 +95,10 @@ impl Options {
 pub struct ManifestPart {
     pub part: Part,
     pub parser: Parser,
+    /// The manifest as it was split ([`Split::stamp`]): a part of a manifest that has
+    /// changed since fails with `ManifestError::ChangedSinceSplit`. `None`: not
+    /// compared (a caller that kept no stamp).
+    pub stamp: Option<ManifestStamp>,
 }
 
 /// Checks `root` against its manifest with default options.
@@ -148,9 +153,16 @@ pub fn check_each(
     let opened = OpenedManifest::open(root, options)?;
     let manifest = match &options.part {
         None => read_manifest(&opened.file, opened.algorithm),
-        Some(part) => (&opened.file)
-            .seek(SeekFrom::Start(part.part.start))
-            .map_err(ManifestError::Io)
+        Some(part) => stamp_of(&opened.file)
+            .and_then(|stamp| match part.stamp {
+                Some(split) if split != stamp => Err(ManifestError::ChangedSinceSplit),
+                _ => Ok(()),
+            })
+            .and_then(|_| {
+                (&opened.file)
+                    .seek(SeekFrom::Start(part.part.start))
+                    .map_err(ManifestError::Io)
+            })
             .and_then(|_| read_manifest_part(&opened.file, part.parser, part.part)),
     }
     .map_err(|error| opened.error(error))?;
@@ -218,12 +230,23 @@ pub fn split(root: &Path, options: &Options, parts: usize) -> Result<Split, Erro
         return Err(Error::InvalidArgument("parts must be at least 1".into()));
     }
     let opened = OpenedManifest::open(root, options)?;
-    let len = opened
-        .file
-        .metadata()
-        .map_err(|error| opened.error(ManifestError::Io(error)))?
-        .len();
-    split_manifest(&opened.file, len, opened.algorithm, parts).map_err(|error| opened.error(error))
+    let stamp = stamp_of(&opened.file).map_err(|error| opened.error(error))?;
+    let mut split = split_manifest(&opened.file, stamp.len, opened.algorithm, parts)
+        .map_err(|error| opened.error(error))?;
+    split.stamp = stamp;
+    Ok(split)
+}
+
+/// The size and time of change of an open manifest ([`ManifestStamp`]).
+fn stamp_of(file: &File) -> Result<ManifestStamp, ManifestError> {
+    let metadata = file.metadata().map_err(ManifestError::Io)?;
+    Ok(ManifestStamp {
+        len: metadata.len(),
+        modified_ns: metadata
+            .mtime()
+            .saturating_mul(1_000_000_000)
+            .saturating_add(metadata.mtime_nsec()),
+    })
 }
 
 /// The manifest's name, relative to the root unless absolute: the options', or the

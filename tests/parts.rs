@@ -27,6 +27,7 @@ fn check_in_parts(
             part: Some(ManifestPart {
                 part: *part,
                 parser: split.parser,
+                stamp: Some(split.stamp),
             }),
             ..options.clone()
         };
@@ -109,6 +110,55 @@ fn a_bad_or_empty_manifest_is_the_error_a_check_gives_however_it_is_cut() {
             let error = check_in_parts(&dir, &Options::default(), parts).unwrap_err();
             assert!(matches!(error, Error::Manifest { .. }));
             assert_eq!(error.to_string(), whole.to_string(), "{parts} parts");
+        }
+    }
+}
+
+/// A manifest rewritten between the split and a part's check (regenerated with a line
+/// more, renamed into place) fails that part: its bytes are not the text that was
+/// split, and the new line would be checked by no part, a false OK.
+#[test]
+fn a_part_of_a_manifest_changed_since_the_split_fails() {
+    let dir = TempDir::new("changed-since-split");
+    let mut text = String::new();
+    for i in 0..20 {
+        let name = format!("f{i:02}");
+        dir.write(name.as_bytes(), name.as_bytes());
+        text.push_str(&format!("{}  {name}\n", sha1_hex(name.as_bytes())));
+    }
+    dir.manifest(text.as_bytes());
+    let split = split(dir.path(), &Options::default(), 2).unwrap();
+    assert_eq!(split.parts.len(), 2);
+    assert_eq!(split.stamp.len, text.len() as u64);
+    dir.write(b"bad", b"bad");
+    text.push_str(&format!("{}  bad\n", sha1_hex(b"other")));
+    let rewritten = dir.join(b"sha1sum.txt.new");
+    std::fs::write(&rewritten, &text).unwrap();
+    std::fs::rename(&rewritten, dir.join(b"sha1sum.txt")).unwrap();
+    for part in &split.parts {
+        for stamp in [Some(split.stamp), None] {
+            let options = Options {
+                part: Some(ManifestPart {
+                    part: *part,
+                    parser: split.parser,
+                    stamp,
+                }),
+                ..Options::default()
+            };
+            let result = check(dir.path(), &options);
+            match stamp {
+                Some(_) => {
+                    let error = result.unwrap_err();
+                    assert!(
+                        error
+                            .to_string()
+                            .ends_with("changed since it was split into parts: split it again"),
+                        "{error}"
+                    );
+                }
+                // Without the stamp nothing tells: the old parts check the old lines.
+                None => assert!(result.unwrap().is_ok()),
+            }
         }
     }
 }

@@ -21,7 +21,7 @@ use crate::ffi::types::{
     hex_field, CHECKSIG_HEX_CAPACITY, CHECKSIG_LINES_MIN_CAPACITY,
 };
 use crate::lines::{push_line, LineFormat};
-use crate::manifest::{Parser, Part};
+use crate::manifest::{ManifestStamp, Parser, Part};
 use crate::paths::display_join;
 use crate::report::{Error, Status, Summary};
 use crate::text::push_display_name;
@@ -176,6 +176,10 @@ unsafe fn options_from_c(given: &checksig_options) -> Result<Options, &'static s
                 first_line,
             },
             parser: Parser { algorithm, form },
+            stamp: (given.part_manifest_len > 0).then_some(ManifestStamp {
+                len: given.part_manifest_len,
+                modified_ns: given.part_manifest_mtime_ns,
+            }),
         });
     }
     Ok(options)
@@ -187,7 +191,8 @@ unsafe fn options_from_c(given: &checksig_options) -> Result<Options, &'static s
 /// (on a cluster): writes them into `out` (room for `parts`), their number into
 /// `*count`, and what the whole manifest decided into `*algorithm` (a
 /// `checksig_algorithm`) and `*form` (a `checksig_form`) — each part is checked with
-/// those, its `start`, `end` and `first_line` in the options' `part_*` fields. Parses
+/// those, its `start`, `end`, `first_line`, `manifest_len` and `manifest_mtime_ns` in
+/// the options' `part_*` fields. Parses
 /// only the manifest's first lines (and counts the others' newlines): an empty
 /// manifest or a bad line among the first is the error a check gives; a later bad
 /// line is the error of the part that holds it, and the first such error in part
@@ -235,6 +240,8 @@ pub unsafe extern "C" fn checksig_split(
                     start: part.start,
                     end: part.end,
                     first_line: u64::from(part.first_line),
+                    manifest_len: split.stamp.len,
+                    manifest_mtime_ns: split.stamp.modified_ns,
                 };
             }
             *count = split.parts.len().min(parts);

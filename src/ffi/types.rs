@@ -208,6 +208,13 @@ pub struct checksig_options {
     /// path than the client reports the client's paths. Copied. Checks only. (Added
     /// last, as `blake2b_bits` was: recompile against this header.)
     pub shown_root: *const c_char,
+    /// The manifest as `checksig_split` found it (its part's `manifest_len` and
+    /// `manifest_mtime_ns`): a part of a manifest that has changed since fails with
+    /// "changed since it was split into parts", instead of checking lines of another
+    /// text. `part_manifest_len` 0: not compared. (Added last, as `shown_root` was:
+    /// recompile against this header.)
+    pub part_manifest_len: u64,
+    pub part_manifest_mtime_ns: i64,
 }
 
 /// How a manifest's untagged lines separate digest and name, which its first untagged
@@ -245,13 +252,19 @@ impl checksig_form {
 }
 
 /// One part of a split manifest (`checksig_split`): check it with
-/// `options.part_start`, `part_end` and `part_first_line` set from it.
+/// `options.part_start`, `part_end`, `part_first_line`, `part_manifest_len` and
+/// `part_manifest_mtime_ns` set from it.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct checksig_part {
     pub start: u64,
     pub end: u64,
     pub first_line: u64,
+    /// The manifest's size and time of change (nanoseconds since the epoch) when it was
+    /// split: a part checked against a manifest changed since fails. (Added after
+    /// `first_line`: recompile against this header.)
+    pub manifest_len: u64,
+    pub manifest_mtime_ns: i64,
 }
 
 /// What became of one entry of a streamed check.
