@@ -18,6 +18,7 @@ use std::io;
 use std::num::NonZeroU64;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags, Stat};
 
@@ -142,6 +143,36 @@ impl<'f> ReadAhead<'f> {
     }
 }
 
+/// How long an open waits, at most, for a descriptor while the process has none left.
+const DESCRIPTOR_WAIT: Duration = Duration::from_millis(500);
+
+/// `openat`, tried again while the process (or the system) is out of descriptors, for
+/// up to [`DESCRIPTOR_WAIT`]. Why: a check bounds its readers by the process's
+/// open-file limit, but cannot know what other checks running at once, or the host
+/// program, hold; the readers of another check close their files within a read or
+/// two, so such a shortage passes (four threads of checks of 400 files, 100 readers
+/// each, under a limit of 256: 3 of 12 checks failed files with "Too many open files"
+/// before). A shortage that lasts is the error it was.
+fn openat_waiting<P: rustix::path::Arg + Copy>(
+    dir: BorrowedFd<'_>,
+    name: P,
+    flags: OFlags,
+) -> io::Result<OwnedFd> {
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match rustix::fs::openat(dir, name, flags, Mode::empty()) {
+            Err(rustix::io::Errno::MFILE | rustix::io::Errno::NFILE)
+                if started.elapsed() < DESCRIPTOR_WAIT =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(32));
+            }
+            result => return result.map_err(io::Error::from),
+        }
+    }
+}
+
 /// The longest name the kernel resolves in one call (`PATH_MAX`, with its NUL).
 /// Longer names are opened one directory at a time.
 const PATH_MAX: usize = 4096;
@@ -207,7 +238,7 @@ impl RootDir {
     /// `ENOTDIR`).
     pub(crate) fn open(path: &Path) -> io::Result<RootDir> {
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-        let fd = rustix::fs::open(path, flags, Mode::empty())?;
+        let fd = openat_waiting(rustix::fs::CWD, path, flags)?;
         Ok(RootDir { fd })
     }
 
@@ -226,7 +257,7 @@ impl RootDir {
     /// symlink, even one swapped in since the directory was listed, is never entered.
     pub(crate) fn open_subdirectory(&self, name: &CStr) -> io::Result<RootDir> {
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        let fd = rustix::fs::openat(&self.fd, name, flags, Mode::empty())?;
+        let fd = openat_waiting(self.fd.as_fd(), name, flags)?;
         Ok(RootDir { fd })
     }
 
@@ -244,8 +275,7 @@ impl RootDir {
     pub(crate) fn open_file(&self, name: &CStr) -> io::Result<File> {
         let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
         self.in_parent(name, |dir, leaf| {
-            let fd = rustix::fs::openat(dir, leaf, flags, Mode::empty())?;
-            Ok(File::from(fd))
+            Ok(File::from(openat_waiting(dir, leaf, flags)?))
         })
     }
 

@@ -54,6 +54,29 @@ fn twenty_thousand_files_with_an_open_file_limit_of_64() {
         assert_eq!(report.failures.len(), 1);
         assert_eq!(open_descriptors(), open_before);
     }
+
+    // Checks at once in one process: each bounds its readers by the whole limit, so
+    // together they ask for more descriptors than there are; an open waits for one
+    // another reader closes, and no file fails for want of a descriptor.
+    std::thread::scope(|scope| {
+        let checks: Vec<_> = (0..4)
+            .map(|_| {
+                scope.spawn(|| {
+                    let options = Options {
+                        readers: NonZeroUsize::new(24),
+                        ..Options::default()
+                    };
+                    check(dir.path(), &options).unwrap()
+                })
+            })
+            .collect();
+        for check in checks {
+            let report = check.join().unwrap();
+            assert_eq!(report.matched, 19_999, "{} failures", report.failures.len());
+            assert_eq!(report.failures.len(), 1);
+        }
+    });
+    assert_eq!(open_descriptors(), open_before);
 }
 
 /// The number of descriptors this process has open.
