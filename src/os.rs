@@ -18,6 +18,8 @@ use std::io;
 use std::num::NonZeroU64;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags, Stat};
@@ -152,21 +154,38 @@ const DESCRIPTOR_WAIT: Duration = Duration::from_millis(500);
 /// program, hold; the readers of another check close their files within a read or
 /// two, so such a shortage passes (four threads of checks of 400 files, 100 readers
 /// each, under a limit of 256: 3 of 12 checks failed files with "Too many open files"
-/// before). A shortage that lasts is the error it was.
+/// before). A shortage that lasts is the error it was, and for a second after such a
+/// wait has failed, opens fail at once instead of waiting again: a process that holds
+/// every descriptor itself gets its files' errors in seconds, not half a second each.
 fn openat_waiting<P: rustix::path::Arg + Copy>(
     dir: BorrowedFd<'_>,
     name: P,
     flags: OFlags,
 ) -> io::Result<OwnedFd> {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    /// When a wait last failed: milliseconds since `EPOCH`, plus one (0: never).
+    static LAST_FAILED_WAIT: AtomicU64 = AtomicU64::new(0);
+    let epoch = *EPOCH.get_or_init(Instant::now);
+    let now_ms = || epoch.elapsed().as_millis() as u64 + 1;
+    let may_wait = || match LAST_FAILED_WAIT.load(Ordering::Relaxed) {
+        0 => true,
+        failed => now_ms().saturating_sub(failed) > 1000,
+    };
     let started = Instant::now();
     let mut pause = Duration::from_millis(1);
     loop {
         match rustix::fs::openat(dir, name, flags, Mode::empty()) {
             Err(rustix::io::Errno::MFILE | rustix::io::Errno::NFILE)
-                if started.elapsed() < DESCRIPTOR_WAIT =>
+                if started.elapsed() < DESCRIPTOR_WAIT && may_wait() =>
             {
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(32));
+            }
+            Err(error @ (rustix::io::Errno::MFILE | rustix::io::Errno::NFILE)) => {
+                if started.elapsed() >= DESCRIPTOR_WAIT {
+                    LAST_FAILED_WAIT.store(now_ms(), Ordering::Relaxed);
+                }
+                return Err(error.into());
             }
             result => return result.map_err(io::Error::from),
         }
