@@ -311,8 +311,8 @@ struct checksig_job *checksig_create_start(const char *root_dir,
 // `*count`, and what the whole manifest decided into `*algorithm` (a
 // `checksig_algorithm`) and `*form` (a `checksig_form`) — each part is checked with
 // those, its `start`, `end`, `first_line`, `manifest_len` and `manifest_mtime_ns` in
-// the options' `part_*` fields. Parses
-// only the manifest's first lines (and counts the others' newlines): an empty
+// the options' `part_*` fields. Parses only the manifest's first lines (and counts
+// the others' newlines): an empty
 // manifest or a bad line among the first is the error a check gives; a later bad
 // line is the error of the part that holds it, and the first such error in part
 // order is the whole manifest's. Returns NULL on success, else that error's message
