@@ -901,8 +901,9 @@ def iter_check(
 
     Arguments as for ``check``. Raises ``ManifestError`` when the check cannot run,
     as ``check`` does: before the first outcome, but for "no file was verified" under
-    ``ignore_missing``, known only after the last (every outcome SKIPPED). Leaving the loop early (``break``,
-    an exception, Ctrl-C) cancels the check: every worker stops within milliseconds.
+    ``ignore_missing``, known only after the last (every outcome SKIPPED). Leaving the
+    loop early (``break``, an exception, Ctrl-C) cancels the check: every worker stops
+    within milliseconds.
     """
     options = _options(manifest, jobs, algorithm, readers, ignore_missing)
     job = _stream(root_dir, options)
