@@ -165,27 +165,27 @@ fn openat_waiting<P: rustix::path::Arg + Copy>(
     static EPOCH: OnceLock<Instant> = OnceLock::new();
     /// When a wait last failed: milliseconds since `EPOCH`, plus one (0: never).
     static LAST_FAILED_WAIT: AtomicU64 = AtomicU64::new(0);
-    let epoch = *EPOCH.get_or_init(Instant::now);
-    let now_ms = || epoch.elapsed().as_millis() as u64 + 1;
+    let now_ms = || EPOCH.get_or_init(Instant::now).elapsed().as_millis() as u64 + 1;
     let may_wait = || match LAST_FAILED_WAIT.load(Ordering::Relaxed) {
         0 => true,
         failed => now_ms().saturating_sub(failed) > 1000,
     };
-    let started = Instant::now();
+    // Read the clock only once short of descriptors: this is every file's open.
+    let mut started: Option<Instant> = None;
     let mut pause = Duration::from_millis(1);
     loop {
         match rustix::fs::openat(dir, name, flags, Mode::empty()) {
-            Err(rustix::io::Errno::MFILE | rustix::io::Errno::NFILE)
-                if started.elapsed() < DESCRIPTOR_WAIT && may_wait() =>
-            {
+            Err(error @ (rustix::io::Errno::MFILE | rustix::io::Errno::NFILE)) => {
+                let waited = started.get_or_insert_with(Instant::now).elapsed();
+                if waited >= DESCRIPTOR_WAIT {
+                    LAST_FAILED_WAIT.store(now_ms(), Ordering::Relaxed);
+                    return Err(error.into());
+                }
+                if !may_wait() {
+                    return Err(error.into());
+                }
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(32));
-            }
-            Err(error @ (rustix::io::Errno::MFILE | rustix::io::Errno::NFILE)) => {
-                if started.elapsed() >= DESCRIPTOR_WAIT {
-                    LAST_FAILED_WAIT.store(now_ms(), Ordering::Relaxed);
-                }
-                return Err(error.into());
             }
             result => return result.map_err(io::Error::from),
         }
