@@ -928,8 +928,9 @@ def _part_options(
     part: Tuple[int, int, int, int, int], options: Dict[str, Any], algorithm: int, form: int
 ) -> "_Options":
     """The options of a check of one part of the manifest: the client's ``options``,
-    and the part's bytes, first line, the manifest's size and time of change (a part of
-    a manifest changed since fails), algorithm and form as ``checksig_split`` gave."""
+    and the part's bytes, first line, the manifest's size and time of last modification
+    (a part of a manifest changed since fails), algorithm and form as ``checksig_split``
+    gave."""
     opts = _options(
         options["manifest"], options["jobs"], None, options["readers"],
         options["ignore_missing"], options["list_matches"], shown_root=options["shown_root"],
@@ -1160,7 +1161,7 @@ def _split_manifest(
     root: bytes, options: _Options, parts: int
 ) -> Tuple[List[Tuple[int, int, int, int, int]], int, int]:
     """The manifest's parts (start, end, first line, the manifest's size and time of
-    change), algorithm and form; raises ManifestError as ``check()`` would."""
+    last modification), algorithm and form; raises ManifestError as ``check()`` would."""
     out = (_Part * parts)()
     count = ctypes.c_size_t()
     algorithm = ctypes.c_uint32()
@@ -1764,7 +1765,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             pass
         # What stdout still buffers goes nowhere, instead of failing again at exit.
         try:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
         except (OSError, ValueError):
             pass
         return 2

@@ -173,7 +173,7 @@ typedef struct checksig_part {
   uint64_t start;
   uint64_t end;
   uint64_t first_line;
-  // The manifest's size and time of change (nanoseconds since the epoch) when it was
+  // The manifest's size and `st_mtime` (nanoseconds since the epoch) when it was
   // split: a part checked against a manifest changed since fails. (Added after
   // `first_line`: recompile against this header.)
   uint64_t manifest_len;

@@ -331,8 +331,11 @@ impl FileNames for Names<'_> {
     }
 }
 
-/// One line as GNU `sha1sum` (and `b3sum`) writes it: `hex  name`, or, when the name
-/// holds a backslash, LF or CR, `\hex  escaped` with those escaped as `\\`, `\n`, `\r`.
+/// One line as GNU `sha1sum` writes it: `hex  name`, or, when the name holds a
+/// backslash, LF or CR, `\hex  escaped` with those escaped as `\\`, `\n`, `\r`. `b3sum`
+/// writes the same but for CR, which it leaves as it is (and its `-c` refuses `\r`):
+/// checksig escapes it for every algorithm, as GNU does, so that no line ends in a CR
+/// that a CRLF-minded reader would drop.
 pub(crate) fn write_line(out: &mut Vec<u8>, hex: &str, name: &[u8]) {
     let escape = needs_escape(name);
     if escape {

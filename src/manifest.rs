@@ -369,8 +369,8 @@ pub struct Split {
 }
 
 /// Which text of a manifest a split was made of: its size and the time of its last
-/// change (nanoseconds since the epoch), as `fstat` gives them, alike on every machine
-/// that sees the file on a shared file system. A manifest rewritten between the split
+/// modification, as `fstat` gives them, alike on every machine that sees the file on
+/// a shared file system (to the second: see [`ManifestStamp::same_manifest`]). A manifest rewritten between the split
 /// and a part's check (regenerated and renamed into place, say) differs in one of
 /// them, and the part, whose bytes may no longer be whole lines of it or the lines it
 /// was given, fails instead of checking another text: lines past the old end would
@@ -378,7 +378,20 @@ pub struct Split {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ManifestStamp {
     pub len: u64,
+    /// Its last modification (`st_mtime`), in nanoseconds since the epoch.
     pub modified_ns: i64,
+}
+
+impl ManifestStamp {
+    /// Whether `other` is a stamp of the same text: the same size, modified in the
+    /// same second. To the second, not the nanosecond: machines that see the file
+    /// through different file systems keep its time at different precisions (NFS to
+    /// the nanosecond, an SFTP mount to the second, SMB to 100 ns), and a client and
+    /// its workers may see it so (`path_map`).
+    pub fn same_manifest(&self, other: &ManifestStamp) -> bool {
+        let second = |stamp: &ManifestStamp| stamp.modified_ns.div_euclid(1_000_000_000);
+        self.len == other.len && second(self) == second(other)
+    }
 }
 
 /// Bytes read at once when counting a manifest's lines.
@@ -434,7 +447,7 @@ pub fn split_manifest<R: Read + Seek>(
     Ok(Split {
         parser,
         parts,
-        // The time of change is the caller's to add: this reads any stream.
+        // The time of modification is the caller's to add: this reads any stream.
         stamp: ManifestStamp {
             len,
             modified_ns: 0,
@@ -1152,6 +1165,44 @@ mod tests {
 mod split_tests {
     use super::*;
     use std::io::Cursor;
+
+    #[test]
+    fn a_manifest_is_the_one_split_at_the_same_size_and_second() {
+        let split = ManifestStamp {
+            len: 100,
+            modified_ns: 1_700_000_000_123_456_789,
+        };
+        // (stamp seen when a part is checked, the same manifest?)
+        let cases = [
+            (split, true),
+            // Another file system's precision: the same second, fewer digits.
+            (
+                ManifestStamp {
+                    modified_ns: 1_700_000_000_000_000_000,
+                    ..split
+                },
+                true,
+            ),
+            (
+                ManifestStamp {
+                    modified_ns: 1_700_000_000_999_999_999,
+                    ..split
+                },
+                true,
+            ),
+            (
+                ManifestStamp {
+                    modified_ns: 1_700_000_001_123_456_789,
+                    ..split
+                },
+                false,
+            ),
+            (ManifestStamp { len: 101, ..split }, false),
+        ];
+        for (seen, same) in cases {
+            assert_eq!(split.same_manifest(&seen), same, "{seen:?}");
+        }
+    }
 
     /// The starts `line_starts` should give, found the slow way: for each cut, the
     /// first line start at or after it (and after the last start), before the end.

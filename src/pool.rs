@@ -253,11 +253,14 @@ impl Run<'_> {
                 ),
             };
             thread::scope(|scope| {
-                let spawn = |sender: Sender<Message>| {
+                let spawn = |sender: Sender<Message>, own_root: bool| {
                     let shared = &shared;
-                    scope.spawn(move || shared.reader(defer, !sized, &sender))
+                    scope.spawn(move || shared.reader(defer, !sized, own_root, &sender))
                 };
-                let mut threads: Vec<_> = (0..first).map(|_| spawn(sender.clone())).collect();
+                // A root descriptor of its own for one reader per core (see `reader`).
+                let mut threads: Vec<_> = (0..first)
+                    .map(|reader| spawn(sender.clone(), reader < cores))
+                    .collect();
                 #[cfg(test)]
                 tests::STARTED_READERS.with(|started| started.set(started.get() + first));
                 // Only the readers hold senders: the loop ends when they all have.
@@ -275,7 +278,7 @@ impl Run<'_> {
                             // stops waiting for large files they may add. If every
                             // batch is claimed already, they find none and stop.
                             shared.claiming.fetch_add(more, Ordering::AcqRel);
-                            threads.extend((0..more).map(|_| spawn(sender.clone())));
+                            threads.extend((0..more).map(|_| spawn(sender.clone(), false)));
                             #[cfg(test)]
                             tests::STARTED_READERS
                                 .with(|started| started.set(started.get() + more));
@@ -428,9 +431,16 @@ impl<F: FileNames> Shared<'_, F> {
     /// largest first until none is left and no reader can add one. `defer`: put large
     /// files on the heap (false for a single reader, which reads in list order).
     /// `count_sizes`: add each file's size to the progress total as it is opened.
-    fn reader(&self, defer: bool, count_sizes: bool, decided: &Sender<Message>) {
+    /// `own_root`: open a descriptor of the root for this reader alone
+    /// ([`RootDir::for_worker`]): for one reader per core, where two cores sharing one
+    /// would slow each other; more would each hold a descriptor for the whole run, and
+    /// checks run at once in one process could then hold every descriptor left, with
+    /// none for the files themselves.
+    fn reader(&self, defer: bool, count_sizes: bool, own_root: bool, decided: &Sender<Message>) {
         let control = self.run.control;
-        let own_root = self.run.root.for_worker();
+        let own_root = own_root
+            .then(|| self.run.root.for_worker())
+            .and_then(Result::ok);
         let root = own_root.as_ref().unwrap_or(self.run.root);
         let mut buffer = vec![0u8; READ_BUFFER_LEN];
         let mut name = Vec::new();
@@ -748,12 +758,16 @@ impl<F: FileNames> Shared<'_, F> {
         let direct = if reads >= 2 {
             let others_on_small_files =
                 || self.claiming.load(Ordering::Acquire) > usize::from(claiming);
-            let beside = reads.min(DIRECT_READS_BESIDE_SMALL_FILES);
-            match hash_direct(file, beside, 0, hashers, &others_on_small_files, control) {
-                Direct::Paused { at, hashers } => {
-                    hash_direct(file, reads, at, hashers, &|| true, control)
+            if reads > DIRECT_READS_BESIDE_SMALL_FILES {
+                let beside = DIRECT_READS_BESIDE_SMALL_FILES;
+                match hash_direct(file, beside, 0, hashers, &others_on_small_files, control) {
+                    Direct::Paused { at, hashers } => {
+                        hash_direct(file, reads, at, hashers, &|| true, control)
+                    }
+                    other => other,
                 }
-                other => other,
+            } else {
+                hash_direct(file, reads, 0, hashers, &|| true, control)
             }
         } else {
             Direct::Refused { at: 0, hashers }
@@ -912,8 +926,9 @@ type DirectPiece = (AlignedBuffer, io::Result<usize>);
 
 /// Hashes a large file not in the page cache with `reads` reads in flight that
 /// bypass the page cache (`O_DIRECT`): `reads` threads read its pieces
-/// ([`DIRECT_PIECE_LEN`]) in turn, piece `n` by thread `n % reads`, each into its own
-/// buffer, and the calling thread hashes them in order, handing each buffer back.
+/// ([`DIRECT_PIECE_LEN`]) in turn, piece `n` (counted from the first piece read) by
+/// thread `n % reads`, each into its own buffer, and the calling thread hashes them in
+/// order, handing each buffer back.
 ///
 /// Why: on storage that makes reads wait, a checker is bound by the cores as much as
 /// by the disk. Through the page cache, the kernel spends as long as the hash itself

@@ -155,7 +155,9 @@ pub fn check_each(
         None => read_manifest(&opened.file, opened.algorithm),
         Some(part) => stamp_of(&opened.file)
             .and_then(|stamp| match part.stamp {
-                Some(split) if split != stamp => Err(ManifestError::ChangedSinceSplit),
+                Some(split) if !split.same_manifest(&stamp) => {
+                    Err(ManifestError::ChangedSinceSplit)
+                }
                 _ => Ok(()),
             })
             .and_then(|_| {
@@ -237,7 +239,7 @@ pub fn split(root: &Path, options: &Options, parts: usize) -> Result<Split, Erro
     Ok(split)
 }
 
-/// The size and time of change of an open manifest ([`ManifestStamp`]).
+/// The size and time of last modification of an open manifest ([`ManifestStamp`]).
 fn stamp_of(file: &File) -> Result<ManifestStamp, ManifestError> {
     let metadata = file.metadata().map_err(ManifestError::Io)?;
     Ok(ManifestStamp {

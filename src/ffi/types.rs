@@ -261,7 +261,7 @@ pub struct checksig_part {
     pub start: u64,
     pub end: u64,
     pub first_line: u64,
-    /// The manifest's size and time of change (nanoseconds since the epoch) when it was
+    /// The manifest's size and `st_mtime` (nanoseconds since the epoch) when it was
     /// split: a part checked against a manifest changed since fails. (Added after
     /// `first_line`: recompile against this header.)
     pub manifest_len: u64,

@@ -291,9 +291,9 @@ def test_cli_error_paths_print_as_a_local_check(client, tmp_path):
 
 
 def test_a_part_of_a_manifest_changed_since_the_split_fails(tmp_path):
-    """Each part carries the manifest's size and time of change: one rewritten between
-    the split and a worker's check (a line more, renamed into place) fails the part,
-    where the new line would have been checked by no part: a false OK."""
+    """Each part carries the manifest's size and time of modification: one rewritten
+    between the split and a worker's check (a line more, renamed into place) fails the
+    part, where the new line would have been checked by no part: a false OK."""
     names = write_logs(tmp_path, 20)
     sha1sum(tmp_path, names)
     root = os.fsencode(tmp_path)
