@@ -75,29 +75,93 @@ pub(crate) fn set_direct_reads(file: &File, on: bool) -> bool {
     rustix::fs::fcntl_setfl(file, flags).is_ok()
 }
 
-/// A buffer for reads that bypass the page cache: `len` bytes starting at a multiple
-/// of [`DIRECT_ALIGN`] in memory (a `Vec` a block longer, so no allocator call nor
-/// `unsafe` is needed for the alignment).
+/// Size of a huge page (x86-64, and arm64 with 4 KiB pages): what an [`AlignedBuffer`]
+/// is aligned to, so that the kernel can back it with huge pages.
+pub(crate) const HUGE_PAGE_LEN: usize = 2 * 1024 * 1024;
+
+/// A buffer for reads that bypass the page cache: `len` bytes of an anonymous mapping
+/// of its own, starting at a multiple of [`HUGE_PAGE_LEN`] and advised to be backed by
+/// huge pages (`MADV_HUGEPAGE`; transparent huge pages are on in that mode on most
+/// distributions).
+///
+/// Why huge pages: a read around the page cache goes to the device as the list of the
+/// buffer's physical pages, one segment each, and a device takes a bounded number of
+/// segments per request (254 for the virtio disk here): with 4 KiB pages a read of
+/// 1 MiB is two requests of 1016 and 8 KiB, and a device that pays per request or per
+/// segment reads far slower. Measured on this machine, 2 x 512 MiB evicted, plain reads
+/// around the page cache, medians of 5: 0.95-0.98 s into 4 KiB pages (1 and 4 MiB
+/// reads, 8 to 32 in flight), 0.34-0.41 s into huge pages (512 KiB to 4 MiB, 2 to 16 in
+/// flight), against 0.6-0.7 s through the page cache. Where huge pages cannot be had the
+/// buffer is still a buffer, only backed by small pages.
 pub(crate) struct AlignedBuffer {
-    bytes: Vec<u8>,
-    start: usize,
+    /// The whole mapping, `mapped_len` bytes: one huge page longer than the buffer, so
+    /// that an aligned start lies within it.
+    mapping: *mut std::ffi::c_void,
+    mapped_len: usize,
+    /// The buffer: `len` bytes from `start`, within the mapping.
+    start: *mut u8,
     len: usize,
 }
 
+// SAFETY: the buffer owns its mapping alone, as a `Vec<u8>` owns its allocation; it is
+// reached only through `&self` or `&mut self`.
+unsafe impl Send for AlignedBuffer {}
+
 impl AlignedBuffer {
-    /// `len`: a multiple of [`DIRECT_ALIGN`].
+    /// `len`: a multiple of [`DIRECT_ALIGN`]. Out of memory (or address space), it ends
+    /// the process as a failed `Vec` allocation does.
     pub(crate) fn new(len: usize) -> AlignedBuffer {
-        let bytes = vec![0u8; len + DIRECT_ALIGN];
-        let start = bytes.as_ptr().align_offset(DIRECT_ALIGN);
-        AlignedBuffer { bytes, start, len }
+        use rustix::mm::{Advice, MapFlags, ProtFlags};
+        let mapped_len = len + HUGE_PAGE_LEN;
+        // SAFETY: a new anonymous private mapping, at an address of the kernel's choice:
+        // no memory of anyone else's is touched.
+        let mapped = unsafe {
+            rustix::mm::mmap_anonymous(
+                std::ptr::null_mut(),
+                mapped_len,
+                ProtFlags::READ | ProtFlags::WRITE,
+                MapFlags::PRIVATE,
+            )
+        };
+        let Ok(mapping) = mapped else {
+            let layout = std::alloc::Layout::from_size_align(mapped_len, HUGE_PAGE_LEN)
+                .expect("a buffer's size fits a layout");
+            std::alloc::handle_alloc_error(layout);
+        };
+        let offset = mapping.cast::<u8>().align_offset(HUGE_PAGE_LEN);
+        // SAFETY: `offset < HUGE_PAGE_LEN`, so the start and its `len` bytes lie within
+        // the mapping.
+        let start = unsafe { mapping.cast::<u8>().add(offset) };
+        // SAFETY: the range lies within our own mapping, not touched yet; the advice
+        // changes no contents. Only a hint: where the kernel refuses it (no transparent
+        // huge pages), small pages back the buffer.
+        let _ = unsafe { rustix::mm::madvise(start.cast(), len, Advice::LinuxHugepage) };
+        AlignedBuffer {
+            mapping,
+            mapped_len,
+            start,
+            len,
+        }
     }
 
     pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
-        &mut self.bytes[self.start..self.start + self.len]
+        // SAFETY: `len` bytes from `start` lie within the mapping, readable and writable,
+        // filled with zeros by the kernel at first, so initialised; `&mut self` makes the
+        // slice the only reference to them.
+        unsafe { std::slice::from_raw_parts_mut(self.start, self.len) }
     }
 
     pub(crate) fn as_slice(&self) -> &[u8] {
-        &self.bytes[self.start..self.start + self.len]
+        // SAFETY: as in `as_mut_slice`; `&self` allows no writer meanwhile.
+        unsafe { std::slice::from_raw_parts(self.start, self.len) }
+    }
+}
+
+impl Drop for AlignedBuffer {
+    fn drop(&mut self) {
+        // SAFETY: the mapping is ours, and no slice of it outlives `self`. Failing to
+        // unmap would only leave it mapped.
+        let _ = unsafe { rustix::mm::munmap(self.mapping, self.mapped_len) };
     }
 }
 
@@ -388,5 +452,28 @@ impl RootDir {
             .expect("a C string's part holds no NUL");
         let parent = dir.as_ref().map_or(self.fd.as_fd(), |fd| fd.as_fd());
         call(parent, &leaf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_aligned_buffer_starts_on_a_huge_page_and_is_zeroed_and_writable() {
+        // (one block; one huge page; more than one)
+        for len in [DIRECT_ALIGN, HUGE_PAGE_LEN, 3 * HUGE_PAGE_LEN] {
+            let mut buffer = AlignedBuffer::new(len);
+            let slice = buffer.as_mut_slice();
+            assert_eq!(slice.len(), len);
+            assert_eq!(slice.as_ptr() as usize % HUGE_PAGE_LEN, 0, "{len}");
+            assert!(slice.iter().all(|&byte| byte == 0), "{len}");
+            slice[0] = 1;
+            slice[len - 1] = 2;
+            // Moved to another thread and read there, as a piece is handed to the hash.
+            let buffer = std::thread::spawn(move || buffer).join().unwrap();
+            let slice = buffer.as_slice();
+            assert_eq!((slice[0], slice[len - 1]), (1, 2), "{len}");
+        }
     }
 }

@@ -19,10 +19,10 @@
 //!   one thread: two taking turns ([`hash_alternating`]), or, for BLAKE3, its share of
 //!   the cores, each hashing its own subtrees ([`crate::tree`]). One begun on a single
 //!   thread is handed over to two when a core comes free ([`hash_contents`]). One not
-//!   in the page cache, beside small files, is read around the page cache, pieces in
-//!   flight on threads of its own ([`hash_direct`]): two while other readers are on
-//!   small files, so that the disk serves theirs too, then up to 16.
-//!   Large files are read with the kernel asked to read ahead ([`ReadAhead`]).
+//!   in the page cache is read around it, into buffers backed by huge pages, up to 8
+//!   pieces in flight on threads of its own ([`hash_direct`]). Large files read
+//!   through the page cache are read with the kernel asked to read ahead
+//!   ([`ReadAhead`]).
 //!
 //! Why many threads, more than cores: on storage that is not in the page cache, a
 //! thread waiting for its read sleeps in the kernel, not on a core, and SSDs and NVMe
@@ -37,7 +37,9 @@
 //! 2 x 512 MiB through the page cache and 0.90-1.27 s around it (`O_DIRECT`), against
 //! this pool's 0.80-1.21 s in the same series; the same reads around the page cache
 //! on 16 threads of a file's own took 1.032 s, io_uring's 16 in flight 1.271 s, in
-//! one series (see the README and [`hash_direct`]).
+//! one series. Those reads went into buffers of small pages, which the disk here
+//! serves three times slower than huge pages ([`crate::os::AlignedBuffer`]); into huge
+//! pages, the pool's threads take 0.49-0.51 s (see the README and [`hash_direct`]).
 //!
 //! Each thread holds at most one file open (besides its own descriptor of the root),
 //! reuses one read buffer, and sends each outcome tagged with its file's index to the
@@ -103,25 +105,20 @@ const HAND_OVER_CHECK: u64 = 8 * 1024 * 1024;
 const HAND_OVER_MIN_REST: u64 = 2 * ALTERNATE_CHUNK_LEN as u64;
 
 /// The pieces a large file not in the page cache is read in, around the page cache
-/// ([`hash_direct`]): each is one read, so this is also the unit of memory per read in
-/// flight.
-const DIRECT_PIECE_LEN: usize = 1024 * 1024;
+/// ([`hash_direct`]): each is one read, into a buffer of one huge page (a smaller
+/// piece could not have a huge page of its own), so this is also the unit of memory
+/// per read in flight.
+const DIRECT_PIECE_LEN: usize = crate::os::HUGE_PAGE_LEN;
 
-/// Reads in flight on one large file read around the page cache, at most. Measured
-/// on 2 x 512 MiB evicted, every run after the same other reader, medians of 7-9:
-/// 4, 8 and 16 within the noise of each other (1.281, 1.327 and 1.324 s in one
-/// series; a prototype 1.079 s with 8 and 1.032 s with 16 in another); 16 keeps a
-/// file's 16 MiB in flight, two such files within the memory bound.
-const DIRECT_READS_PER_FILE: usize = 16;
-
-/// Reads in flight on a large file read around the page cache while other readers are
-/// still on small files: few, so that the small files' reads are served beside it
-/// (see [`Shared::hash_cold`]).
-const DIRECT_READS_BESIDE_SMALL_FILES: usize = 2;
+/// Reads in flight on one large file read around the page cache, at most: 16 MiB.
+/// Measured on 2 x 512 MiB evicted, medians of 6 interleaved runs: 8 0.510 s (peak
+/// RSS 46 MiB), 10 0.495 s, 12 0.490 s (62 MiB), 16 0.485 s (78 MiB): more buys
+/// little and costs the memory bound.
+const DIRECT_READS_PER_FILE: usize = 8;
 
 /// Reads in flight around the page cache across a run, at most (each holds a
 /// [`DIRECT_PIECE_LEN`] buffer and a thread): bounds the memory whatever the cores.
-const DIRECT_READS_BUDGET: usize = 32;
+const DIRECT_READS_BUDGET: usize = 2 * DIRECT_READS_PER_FILE;
 
 /// Bytes read from the start of a large file to learn whether it is in the page cache
 /// (see [`Shared::hash`]): one page.
@@ -244,7 +241,6 @@ impl Run<'_> {
                 hashing_large: AtomicUsize::new(0),
                 may_grow: first < most,
                 grown: AtomicBool::new(false),
-                small_file_hashed: AtomicBool::new(false),
                 // Not bounded by the files, as the readers are: one file takes many.
                 direct_reads_left: AtomicUsize::new(
                     self.readers
@@ -418,9 +414,6 @@ struct Shared<'r, F> {
     may_grow: bool,
     /// Set by the reader that asked for the other readers.
     grown: AtomicBool,
-    /// A reader has hashed a small file (under [`DEFER_MIN_LEN`]): the run has small
-    /// files, for [`Shared::hash_cold`].
-    small_file_hashed: AtomicBool,
     /// Reads around the page cache that may yet be put in flight (see
     /// [`DIRECT_READS_BUDGET`]).
     direct_reads_left: AtomicUsize,
@@ -465,11 +458,6 @@ impl<F: FileNames> Shared<'_, F> {
                         continue;
                     }
                     Ok((opened, stat)) => {
-                        if stat.len < DEFER_MIN_LEN
-                            && !self.small_file_hashed.load(Ordering::Relaxed)
-                        {
-                            self.small_file_hashed.store(true, Ordering::Relaxed);
-                        }
                         let watch = timed.map(|started| (&mut watch, started));
                         self.hash(file, opened, stat.len, &mut buffer, Caller::Batch, watch)
                     }
@@ -637,7 +625,7 @@ impl<F: FileNames> Shared<'_, F> {
     /// large and either no small file is left to start and a core is free, or it is
     /// not in the page cache (BLAKE3 alone: each thread hashes its own subtrees,
     /// [`crate::tree`]; otherwise, not in the page cache, reads around it,
-    /// [`Shared::hash_cold`], else two threads taking turns, [`hash_alternating`]).
+    /// [`Shared::hash_cold`]; in it, two threads taking turns, [`hash_alternating`]).
     /// Taken from the heap of large files (`caller`), one begun on one thread is handed
     /// over to two when a core comes free ([`hash_contents`]).
     ///
@@ -687,11 +675,8 @@ impl<F: FileNames> Shared<'_, F> {
                 let large = self.hashing_large.load(Ordering::Acquire).max(1);
                 let threads = (self.cores / large).max(2);
                 crate::tree::hash_blake3(&opened, len, threads, control).map(Digests::One)
-            } else if cold && self.batches_left() && self.small_file_hashed.load(Ordering::Relaxed)
-            {
-                #[cfg(test)]
-                tests::COLD_FILES_BESIDE_BATCHES.fetch_add(1, Ordering::Relaxed);
-                self.hash_cold(&opened, len, algorithms, claiming)
+            } else if cold {
+                self.hash_cold(&opened, len, algorithms)
             } else {
                 hash_alternating(&opened, len, algorithms, control)
             }
@@ -712,41 +697,24 @@ impl<F: FileNames> Shared<'_, F> {
         }
     }
 
-    /// Hashes a large file that is not in the page cache while small files are read
-    /// beside it (batches are left to claim, and a small file was hashed: with large
-    /// files alone, batches may be left a moment while the other readers claim them):
-    /// with its reads around the page cache, as many in flight as the run's
-    /// budget gives it ([`hash_direct`]); through the page cache on two threads taking
-    /// turns ([`hash_alternating`]) when the budget is spent or the file system refuses
-    /// such reads, from where it refused.
+    /// Hashes a large file that is not in the page cache: with its reads around the
+    /// page cache, as many in flight as the run's budget gives it ([`hash_direct`]);
+    /// through the page cache on two threads taking turns ([`hash_alternating`]) when
+    /// the budget is spent or the file system refuses such reads, from where it
+    /// refused.
     ///
-    /// Why only then: beside small files the cores are the limit (the small files'
-    /// reads cost the kernel more than their bytes), and reads around the page cache
-    /// save the kernel's work on the large one. Measured on 20,000 x 16 KiB + 1 GiB
-    /// evicted: kernel time 0.77-1.00 s against 1.23-1.75 s; every run after the same
-    /// other reader, medians of 7-9, 2.046 s against 2.533, 1.960 against 2.202, 1.878
-    /// against 1.961 and 2.055 against 2.114 (run right after one another, the old way
-    /// was the faster: see the README). With large files alone the cores
-    /// have time to spare and the page cache's read-ahead streams better on this disk:
-    /// 2 x 512 MiB, 1.104 s against 1.166 s, then 1.324 against 1.106 and 1.296
-    /// against 1.107 (medians of 9, 9 and 15), so they keep two threads taking turns.
-    ///
-    /// While the other readers are still on small files, only
-    /// [`DIRECT_READS_BESIDE_SMALL_FILES`] of its reads are in flight, then all it was
-    /// given. Why: with 16 in flight, the disk's scheduler kept serving the large file's
-    /// sequential reads and the small files' waited (mq-deadline here: progress showed
-    /// the small files stalled until the large file was read, then finishing alone,
-    /// bound by the cores); with 2, they are read beside it. Cold 20,000 x 16 KiB +
-    /// 1 GiB, the benchmark's protocol, two series of 7 and 8 rounds: 1.920 s against
-    /// 2.184 s, 1.644 s against 1.774 s. `claiming`: the caller is itself in its batch
-    /// loop (and counts among the readers claiming batches).
-    fn hash_cold(
-        &self,
-        file: &File,
-        len: u64,
-        algorithms: &[Algorithm],
-        claiming: bool,
-    ) -> io::Result<Digests> {
+    /// Why: read through the page cache, the kernel spends about as long on each byte
+    /// as the hash does (allocating and filling the cache's pages, then copying them
+    /// out), on the same two cores; read around it, into buffers of huge pages
+    /// ([`crate::os::AlignedBuffer`]), the device writes straight into the buffer the
+    /// hash reads, and the kernel's share all but vanishes. Measured on this machine,
+    /// files evicted, medians of 6-10 interleaved runs: 2 x 512 MiB 0.510 s against
+    /// 1.060 s through the page cache (user and system time 0.66 s against 1.18 s);
+    /// 20,000 x 16 KiB + 1 GiB 0.960 s against 1.230 s. (Into buffers of small pages
+    /// the same reads were slower than through the page cache with large files
+    /// alone, and beside small files they took the disk from the small files' reads
+    /// unless few were in flight while those lasted: see the README.)
+    fn hash_cold(&self, file: &File, len: u64, algorithms: &[Algorithm]) -> io::Result<Digests> {
         let control = self.run.control;
         let reads = self
             .direct_reads_left
@@ -756,27 +724,16 @@ impl<F: FileNames> Shared<'_, F> {
             .map_or(0, |left| left.min(DIRECT_READS_PER_FILE));
         let hashers = Algorithm::hashers(algorithms);
         let direct = if reads >= 2 {
-            let others_on_small_files =
-                || self.claiming.load(Ordering::Acquire) > usize::from(claiming);
-            if reads > DIRECT_READS_BESIDE_SMALL_FILES {
-                let beside = DIRECT_READS_BESIDE_SMALL_FILES;
-                match hash_direct(file, beside, 0, hashers, &others_on_small_files, control) {
-                    Direct::Paused { at, hashers } => {
-                        hash_direct(file, reads, at, hashers, &|| true, control)
-                    }
-                    other => other,
-                }
-            } else {
-                hash_direct(file, reads, 0, hashers, &|| true, control)
-            }
+            #[cfg(test)]
+            tests::COLD_FILES_READ_AROUND_CACHE.fetch_add(1, Ordering::Relaxed);
+            hash_direct(file, reads, hashers, control)
         } else {
             Direct::Refused { at: 0, hashers }
         };
         self.direct_reads_left.fetch_add(reads, Ordering::AcqRel);
         match direct {
             Direct::Done(hashed) => hashed,
-            // (Paused only when told to go on no more: not on the last stretch.)
-            Direct::Refused { at, hashers } | Direct::Paused { at, hashers } => {
+            Direct::Refused { at, hashers } => {
                 crate::os::set_direct_reads(file, false);
                 hash_alternating_from(file, len, at, hashers, control)
             }
@@ -915,9 +872,6 @@ enum Direct {
     /// Reads around the page cache were refused from byte `at` on (at 0: from the
     /// start); `hashers` holds the state of the bytes before it.
     Refused { at: u64, hashers: Hashers },
-    /// Stopped at byte `at`, where `keep_going` said no: the rest is to be read by
-    /// another call, with `hashers`.
-    Paused { at: u64, hashers: Hashers },
 }
 
 /// A piece read around the page cache, and how many bytes of it (fewer than
@@ -927,56 +881,40 @@ type DirectPiece = (AlignedBuffer, io::Result<usize>);
 /// Hashes a large file not in the page cache with `reads` reads in flight that
 /// bypass the page cache (`O_DIRECT`): `reads` threads read its pieces
 /// ([`DIRECT_PIECE_LEN`]) in turn, piece `n` (counted from the first piece read) by
-/// thread `n % reads`, each into its own buffer, and the calling thread hashes them in
-/// order, handing each buffer back.
+/// thread `n % reads`, each into its own buffer (of huge pages:
+/// [`AlignedBuffer`]), and the calling thread hashes them in order, handing each
+/// buffer back. `hashers`: new, for the file's algorithms.
 ///
 /// Why: on storage that makes reads wait, a checker is bound by the cores as much as
 /// by the disk. Through the page cache, the kernel spends as long as the hash itself
 /// on each byte (allocating and filling the cache's pages, then copying them out:
-/// `perf` of a cold 20,000 x 16 KiB + 1 GiB run, both cores busy 97 % of the time,
-/// SHA-1 26 %, the kernel's reads 45 %); read around it, the device writes straight
-/// into the buffer the hash reads. Many reads in flight keep the device busy, which a
-/// read at a time around the cache did not (two threads taking turns that way were
-/// slower than through the cache, measured in an earlier round). Measured: see
-/// [`Shared::hash_cold`], which says when this is used, and the README.
-///
-/// From byte `start` (a multiple of [`DIRECT_PIECE_LEN`]), with `hashers` holding the
-/// state of the bytes before it; `keep_going` is asked before each piece, and a no
-/// pauses the file there ([`Direct::Paused`]), to go on with another number of reads.
+/// `perf` of cold 2 x 512 MiB, `_copy_to_iter` 35 % of the samples, SHA-1 32 %);
+/// read around it, the device writes straight into the buffer the hash reads (system
+/// time 0.06 s against 0.61 s). Many reads in flight keep the device busy while the
+/// hash works through what came in. Measured: see [`Shared::hash_cold`], which says
+/// when this is used, and the README.
 ///
 /// Every thread is joined before this returns, so no buffer is freed while the kernel
 /// writes into it; a cancel is seen between pieces.
-fn hash_direct(
-    file: &File,
-    reads: usize,
-    start: u64,
-    hashers: Hashers,
-    keep_going: &dyn Fn() -> bool,
-    control: &Control,
-) -> Direct {
-    debug_assert_eq!(start % DIRECT_PIECE_LEN as u64, 0);
+fn hash_direct(file: &File, reads: usize, hashers: Hashers, control: &Control) -> Direct {
     if !crate::os::set_direct_reads(file, true) {
-        return Direct::Refused { at: start, hashers };
+        return Direct::Refused { at: 0, hashers };
     }
-    if !keep_going() {
-        return Direct::Paused { at: start, hashers };
-    }
-    let first_piece = start / DIRECT_PIECE_LEN as u64;
     let (to_hash, read): (Vec<_>, Vec<_>) = (0..reads).map(|_| bounded::<DirectPiece>(1)).unzip();
     let (to_reader, hashed): (Vec<_>, Vec<_>) =
         (0..reads).map(|_| bounded::<AlignedBuffer>(1)).unzip();
     thread::scope(|scope| {
         for (first, (to_hash, hashed)) in to_hash.into_iter().zip(hashed).enumerate() {
-            let first = first_piece + first as u64;
+            let first = first as u64;
             let reader = move || read_pieces(file, (first, reads), &to_hash, &hashed);
             if thread::Builder::new().spawn_scoped(scope, reader).is_err() {
                 // No thread to be had (a process or user limit): through the page
                 // cache instead. Returning drops `read` and `to_reader`, which stops
                 // the readers started, and the scope joins them.
-                return Direct::Refused { at: start, hashers };
+                return Direct::Refused { at: 0, hashers };
             }
         }
-        let direct = hash_pieces(&read, &to_reader, first_piece, hashers, keep_going, control);
+        let direct = hash_pieces(&read, &to_reader, hashers, control);
         // Stops the readers: each is sending a piece or waiting for its buffer.
         drop(read);
         drop(to_reader);
@@ -1010,25 +948,18 @@ fn read_pieces(
     }
 }
 
-/// The hashing side of [`hash_direct`]: takes the pieces in order from their readers,
-/// from piece `first` on.
+/// The hashing side of [`hash_direct`]: takes the pieces in order from their readers.
 fn hash_pieces(
     read: &[Receiver<DirectPiece>],
     to_reader: &[Sender<AlignedBuffer>],
-    first: u64,
     mut hashers: Hashers,
-    keep_going: &dyn Fn() -> bool,
     control: &Control,
 ) -> Direct {
-    for piece in first.. {
+    for piece in 0.. {
         if control.is_cancelled() {
             return Direct::Done(Err(cancelled()));
         }
-        if !keep_going() {
-            let at = piece * DIRECT_PIECE_LEN as u64;
-            return Direct::Paused { at, hashers };
-        }
-        let reader = ((piece - first) % read.len() as u64) as usize;
+        let reader = (piece % read.len() as u64) as usize;
         let Ok((buffer, filled)) = read[reader].recv() else {
             return Direct::Done(Err(io::Error::other("a reader stopped early")));
         };
@@ -1225,8 +1156,8 @@ mod tests {
 
     /// Large files found not in the page cache, by every pool of the test process.
     pub(super) static COLD_LARGE_FILES: AtomicUsize = AtomicUsize::new(0);
-    /// Of those, the ones hashed while batches were left ([`Shared::hash_cold`]).
-    pub(super) static COLD_FILES_BESIDE_BATCHES: AtomicUsize = AtomicUsize::new(0);
+    /// Of those, the ones given reads around the page cache ([`Shared::hash_cold`]).
+    pub(super) static COLD_FILES_READ_AROUND_CACHE: AtomicUsize = AtomicUsize::new(0);
 
     thread_local! {
         /// Readers the pools run from this thread started.
@@ -1407,7 +1338,7 @@ mod tests {
     }
 
     #[test]
-    fn a_large_file_not_in_the_page_cache_takes_two_threads_and_hashes_the_same() {
+    fn a_large_file_not_in_the_page_cache_is_read_around_it_and_hashes_the_same() {
         let dir = std::env::temp_dir().join(format!("checksig-pool-cold-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let len = ALTERNATE_MIN_LEN as usize + 3 * ALTERNATE_CHUNK_LEN / 2;
@@ -1418,8 +1349,8 @@ mod tests {
         expected.update(&contents);
         let expected = expected.finalize();
         let root = RootDir::open(&dir).unwrap();
-        // (evicted first, the two-thread path is taken where the file system can
-        // tell a file is cold: not on tmpfs, which has no storage to wait for)
+        // (evicted first, reads around the page cache are taken where the file system
+        // can tell a file is cold: not on tmpfs, which has no storage to wait for)
         for evicted in [false, true] {
             if evicted {
                 evict(&path);
@@ -1434,6 +1365,7 @@ mod tests {
                 assert!(!cold, "a file just written is in the page cache");
             }
             let cold_before = COLD_LARGE_FILES.load(Ordering::Relaxed);
+            let around_before = COLD_FILES_READ_AROUND_CACHE.load(Ordering::Relaxed);
             let control = Control::default();
             let run = default_run(&root, &control);
             let mut decided = Vec::new();
@@ -1446,6 +1378,8 @@ mod tests {
             let found_cold = COLD_LARGE_FILES.load(Ordering::Relaxed) > cold_before;
             if cold {
                 assert!(found_cold, "the evicted file is seen to be cold");
+                let around = COLD_FILES_READ_AROUND_CACHE.load(Ordering::Relaxed);
+                assert!(around > around_before, "read around the page cache");
             } else if evicted {
                 eprintln!("note: this file system keeps evicted files cached (tmpfs?)");
             }
@@ -1458,8 +1392,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("checksig-pool-mixed-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         // 600 small files, then the large one, listed last: two readers take batches
-        // of 75 from both ends, so the one that finds the large file has hashed small
-        // ones before it, while batches are left.
+        // of 75 from both ends, so the large file is read while small ones are.
         let small = 600;
         let len = ALTERNATE_MIN_LEN as usize + 3 * DIRECT_PIECE_LEN + 5;
         let mut expected = Vec::new();
@@ -1477,7 +1410,7 @@ mod tests {
         let mut page = [0u8; COLD_PROBE_LEN];
         let cold = crate::os::is_in_page_cache(&probe, &mut page) == Some(false);
         evict(&large);
-        let beside_before = COLD_FILES_BESIDE_BATCHES.load(Ordering::Relaxed);
+        let around_before = COLD_FILES_READ_AROUND_CACHE.load(Ordering::Relaxed);
         let root = RootDir::open(&dir).unwrap();
         let control = Control::default();
         let run = Run {
@@ -1494,7 +1427,7 @@ mod tests {
         let decided: Vec<_> = decided.into_iter().map(Option::unwrap).collect();
         assert_eq!(decided, expected);
         if cold {
-            assert!(COLD_FILES_BESIDE_BATCHES.load(Ordering::Relaxed) > beside_before);
+            assert!(COLD_FILES_READ_AROUND_CACHE.load(Ordering::Relaxed) > around_before);
         } else {
             eprintln!("note: this file system keeps evicted files cached (tmpfs?)");
         }
@@ -1546,64 +1479,13 @@ mod tests {
         control: &Control,
     ) -> io::Result<Digests> {
         let hashers = Algorithm::hashers(&[Algorithm::Sha1]);
-        match hash_direct(file, reads, 0, hashers, &|| true, control) {
+        match hash_direct(file, reads, hashers, control) {
             Direct::Done(hashed) => hashed,
-            Direct::Refused { at, hashers } | Direct::Paused { at, hashers } => {
+            Direct::Refused { at, hashers } => {
                 eprintln!("note: reads around the page cache refused at {at}");
                 crate::os::set_direct_reads(file, false);
                 hash_alternating_from(file, len as u64, at, hashers, control)
             }
-        }
-    }
-
-    /// Paused after a number of pieces (or before the first), and taken up again from
-    /// there with another number of reads, as [`Shared::hash_cold`] does: the digest is
-    /// one thread's.
-    #[test]
-    fn reads_around_the_page_cache_paused_and_taken_up_again_hash_like_one_thread() {
-        let piece = DIRECT_PIECE_LEN;
-        // (length, pieces read before the pause; `None`: paused before any read starts)
-        for (len, pause_after) in [
-            (0, None),
-            (5 * piece + 3, None),
-            (5 * piece + 3, Some(0)),
-            (5 * piece + 3, Some(2)),
-            (5 * piece, Some(5)),
-            (9 * piece + 4096, Some(4)),
-        ] {
-            let (file, contents) = TempFile::new(len);
-            let mut expected = Algorithm::Sha1.hasher();
-            expected.update(&contents);
-            let expected = expected.finalize();
-            let opened = File::open(&file.0).unwrap();
-            let control = Control::default();
-            // Asked once before the reads start, then before each piece.
-            let yes = pause_after.map_or(0, |pieces| pieces + 1);
-            let asked = AtomicUsize::new(0);
-            let until_paused = || asked.fetch_add(1, Ordering::Relaxed) < yes;
-            let hashers = Algorithm::hashers(&[Algorithm::Sha1]);
-            let at_pause = (pause_after.unwrap_or(0) * piece) as u64;
-            let digests = match hash_direct(&opened, 2, 0, hashers, &until_paused, &control) {
-                Direct::Paused { at, hashers } => {
-                    assert_eq!(at, at_pause, "{len} {pause_after:?}");
-                    match hash_direct(&opened, 16, at, hashers, &|| true, &control) {
-                        Direct::Done(hashed) => hashed,
-                        _ => panic!("refused or paused again"),
-                    }
-                }
-                Direct::Done(hashed) => {
-                    // The file ended before the pause.
-                    assert!((len as u64) < at_pause, "{len} {pause_after:?}");
-                    hashed
-                }
-                Direct::Refused { .. } => {
-                    eprintln!("note: reads around the page cache refused here");
-                    return;
-                }
-            };
-            let label = format!("{len} paused after {pause_after:?}");
-            assert_eq!(digests.unwrap().as_slice(), [expected], "{label}");
-            assert_eq!(control.progress().bytes_done, len as u64, "{label}");
         }
     }
 
