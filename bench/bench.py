@@ -14,7 +14,10 @@ the peers. Two modes:
          privileges; file data only: directories and inodes stay cached). Cold rows
          also give the storage's limit, measured in the same run: plain reads of the
          same files, no hashing, by bench/storage_limit.rs at several thread counts,
-         the best of them (a whole process too, timed like the tools).
+         the best of them (a whole process too, timed like the tools). The ratios
+         are to reads through the page cache (what most readers do); sets with large
+         files also get the limit of reading those around the page cache into huge
+         pages, as checksig does (`storage_limit ... direct`), in a row of its own.
 
 Peers:
   sha1sum -c        GNU coreutils, single-threaded (md5sum, sha256sum, sha384sum, b2sum for
@@ -314,6 +317,14 @@ COLD_SETS = ("a", "c", "d", "a256", "c256", "b-b3")
 #: Thread counts tried for the storage's limit.
 LIMIT_THREADS = (1, 2, 8, 32, 64, 128)
 
+#: Thread counts tried for the limit of reads around the page cache (sets with large
+#: files only): one huge page in flight per thread.
+DIRECT_LIMIT_THREADS = (2, 8, 32, 128)
+
+#: Files larger than this are read in stretches by the storage limit, and around the
+#: page cache by its `direct` mode (its PIECE).
+LIMIT_PIECE = 8 * MIB
+
 
 def storage_limit_program(repo: Path) -> Optional[str]:
     """Builds bench/storage_limit.rs (a cargo example) and returns its path."""
@@ -399,6 +410,7 @@ def main() -> int:
           "| vs best Python | vs storage limit |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     notes: List[str] = []
+    warm_checksig: Dict[str, float] = {}  # data set -> checksig's warm median
     for key, mode in [(k, m) for k in args.sets.split(",") if k for m in modes]:
         if mode == "cold" and key not in COLD_SETS:
             continue
@@ -414,8 +426,11 @@ def main() -> int:
         times: Dict[str, List[float]] = {t: [] for t in chosen}
         rss: Dict[str, int] = {t: 0 for t in chosen}
         limits: Dict[int, List[float]] = {n: [] for n in LIMIT_THREADS}
+        direct_limits: Dict[int, List[float]] = {n: [] for n in DIRECT_LIMIT_THREADS}
         manifest = root / TOOLS[algorithm_of(key)][1]
         with_limit = mode == "cold" and limit_program and manifest and key != "create"
+        with_direct_limit = with_limit and any(
+            p.stat().st_size > LIMIT_PIECE for p in root.rglob("*") if p.is_file())
         for round_number in range(args.runs):
             # Every tool and every thread count of the storage limit once, in a shuffled
             # order each round (seeded: repeatable): on a shared disk, whatever follows
@@ -425,14 +440,19 @@ def main() -> int:
             order: List[Tuple[str, int]] = [(tool, 0) for tool in chosen]
             if with_limit:
                 order += [("storage limit", threads) for threads in LIMIT_THREADS]
+            if with_direct_limit:
+                order += [("direct limit", threads) for threads in DIRECT_LIMIT_THREADS]
             random.Random(round_number).shuffle(order)
             for tool, threads in order:
                 prepare()
-                if tool == "storage limit":
+                if tool in ("storage limit", "direct limit"):
                     # Timed as every tool is, a whole process from outside (its own
                     # timer would leave out its start and its listing of the files).
-                    elapsed, _ = run([limit_program, str(manifest), str(threads)], cwd=root)
-                    limits[threads].append(elapsed)
+                    command = [limit_program, str(manifest), str(threads)]
+                    if tool == "direct limit":
+                        command.append("direct")
+                    elapsed, _ = run(command, cwd=root)
+                    (limits if tool == "storage limit" else direct_limits)[threads].append(elapsed)
                     continue
                 elapsed, peak = run(tools[tool](root), cwd=root, fails=key in MISSING)
                 times[tool].append(elapsed)
@@ -457,9 +477,32 @@ def main() -> int:
                   f"| {f'{limit / gnu:.2f}' if gnu else '-'} | - | - | 1.00 |")
             notes.append(f"{name}: storage limit by thread count (s): {per_count}")
             chart_rows.append((SETS[key], mode, "storage limit", limit))
+        if any(direct_limits.values()):
+            direct = min(statistics.median(v) for v in direct_limits.values() if v)
+            best = min((n for n in direct_limits if direct_limits[n]),
+                       key=lambda n: statistics.median(direct_limits[n]))
+            per_count = ", ".join(f"{n}: {statistics.median(v):.3f}"
+                                  for n, v in direct_limits.items() if v)
+            gnu = median.get("sha1sum")
+            print(f"| {name} | storage limit (around the page cache, huge pages, {best} threads) "
+                  f"| {direct:.3f} | - | - | {f'{direct / gnu:.2f}' if gnu else '-'} | - | - "
+                  f"| {f'{direct / limit:.2f}' if limit else '-'} |")
+            notes.append(f"{name}: storage limit around the page cache by thread count (s): "
+                         f"{per_count}")
+            if "checksig" in median:
+                notes.append(f"{name}: checksig / limit around the page cache = "
+                             f"{median['checksig'] / direct:.2f}")
+            if "checksig" in median and key in warm_checksig:
+                # Reads cannot make a check faster than hashing the data in memory.
+                floor = max(direct, warm_checksig[key])
+                notes.append(f"{name}: checksig / max(limit around the page cache, checksig "
+                             f"warm {warm_checksig[key]:.3f} s) = {median['checksig'] / floor:.2f}")
+            chart_rows.append((SETS[key], mode, "limit around the page cache", direct))
         if mode == "cold":
             sys.stdout.flush()
             continue
+        if "checksig" in median:
+            warm_checksig[key] = median["checksig"]
         if key in ("a", "b", "d"):
             seconds, rate = single_core_rate(root)
             total = sum(p.stat().st_size for p in root.rglob("*") if p.is_file() and p.name != "sha1sum.txt")
@@ -502,7 +545,11 @@ def rows_from_table(text: str) -> List[Tuple[str, str, str, float]]:
         if len(cells) < 3 or ", " not in cells[0]:
             continue
         name, _, mode = cells[0].rpartition(", ")
-        tool = "storage limit" if cells[1].startswith("storage limit") else cells[1]
+        tool = cells[1]
+        if tool.startswith("storage limit (around"):
+            tool = "limit around the page cache"
+        elif tool.startswith("storage limit"):
+            tool = "storage limit"
         try:
             rows.append((name, mode, tool, float(cells[2])))
         except ValueError:
@@ -512,7 +559,8 @@ def rows_from_table(text: str) -> List[Tuple[str, str, str, float]]:
 
 def draw_chart(rows: List[Tuple[str, str, str, float]], path: Path) -> None:
     """One panel per data set: each tool's median time, warm and cold side by side,
-    the storage's limit drawn as a line across the cold bars."""
+    the storage's limits drawn as lines across the cold bars (dashed: through the page
+    cache; dotted: around it)."""
     try:
         import matplotlib
 
@@ -522,7 +570,8 @@ def draw_chart(rows: List[Tuple[str, str, str, float]], path: Path) -> None:
         print("matplotlib is not installed: no chart (pip install matplotlib)", file=sys.stderr)
         return
     sets = list(dict.fromkeys(r[0] for r in rows))
-    tools = [t for t in dict.fromkeys(r[2] for r in rows) if t != "storage limit"]
+    limits = ("storage limit", "limit around the page cache")
+    tools = [t for t in dict.fromkeys(r[2] for r in rows) if t not in limits]
     columns = min(4, len(sets))
     lines = (len(sets) + columns - 1) // columns
     figure, axes = plt.subplots(lines, columns, figsize=(3.3 * columns, 2.9 * lines),
@@ -538,9 +587,10 @@ def draw_chart(rows: List[Tuple[str, str, str, float]], path: Path) -> None:
             if any(values):
                 axis.barh([i + offset for i in range(len(shown))], values, height=0.4,
                           color=colours[mode], label=mode)
-        limit = next((r[3] for r in here if r[2] == "storage limit"), None)
-        if limit:
-            axis.axvline(limit, color="black", linestyle="--", linewidth=1, label="storage limit")
+        for label, style in zip(limits, ("--", ":")):
+            limit = next((r[3] for r in here if r[2] == label), None)
+            if limit:
+                axis.axvline(limit, color="black", linestyle=style, linewidth=1, label=label)
         axis.set_yticks(range(len(shown)))
         axis.set_yticklabels(shown, fontsize=8)
         axis.invert_yaxis()
