@@ -108,26 +108,21 @@ pub(crate) struct AlignedBuffer {
 unsafe impl Send for AlignedBuffer {}
 
 impl AlignedBuffer {
-    /// `len`: a multiple of [`DIRECT_ALIGN`]. Out of memory (or address space), it ends
-    /// the process as a failed `Vec` allocation does.
-    pub(crate) fn new(len: usize) -> AlignedBuffer {
+    /// `len`: a multiple of [`DIRECT_ALIGN`]. Fails when the kernel gives no mapping
+    /// (out of memory or address space).
+    pub(crate) fn new(len: usize) -> io::Result<AlignedBuffer> {
         use rustix::mm::{Advice, MapFlags, ProtFlags};
         let mapped_len = len + HUGE_PAGE_LEN;
         // SAFETY: a new anonymous private mapping, at an address of the kernel's choice:
         // no memory of anyone else's is touched.
-        let mapped = unsafe {
+        let mapping = unsafe {
             rustix::mm::mmap_anonymous(
                 std::ptr::null_mut(),
                 mapped_len,
                 ProtFlags::READ | ProtFlags::WRITE,
                 MapFlags::PRIVATE,
             )
-        };
-        let Ok(mapping) = mapped else {
-            let layout = std::alloc::Layout::from_size_align(mapped_len, HUGE_PAGE_LEN)
-                .expect("a buffer's size fits a layout");
-            std::alloc::handle_alloc_error(layout);
-        };
+        }?;
         let offset = mapping.cast::<u8>().align_offset(HUGE_PAGE_LEN);
         // SAFETY: `offset < HUGE_PAGE_LEN`, so the start and its `len` bytes lie within
         // the mapping.
@@ -136,12 +131,12 @@ impl AlignedBuffer {
         // changes no contents. Only a hint: where the kernel refuses it (no transparent
         // huge pages), small pages back the buffer.
         let _ = unsafe { rustix::mm::madvise(start.cast(), len, Advice::LinuxHugepage) };
-        AlignedBuffer {
+        Ok(AlignedBuffer {
             mapping,
             mapped_len,
             start,
             len,
-        }
+        })
     }
 
     pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
@@ -463,7 +458,7 @@ mod tests {
     fn an_aligned_buffer_starts_on_a_huge_page_and_is_zeroed_and_writable() {
         // (one block; one huge page; more than one)
         for len in [DIRECT_ALIGN, HUGE_PAGE_LEN, 3 * HUGE_PAGE_LEN] {
-            let mut buffer = AlignedBuffer::new(len);
+            let mut buffer = AlignedBuffer::new(len).unwrap();
             let slice = buffer.as_mut_slice();
             assert_eq!(slice.len(), len);
             assert_eq!(slice.as_ptr() as usize % HUGE_PAGE_LEN, 0, "{len}");

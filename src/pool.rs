@@ -897,6 +897,12 @@ type DirectPiece = (AlignedBuffer, io::Result<usize>);
 /// Every thread is joined before this returns, so no buffer is freed while the kernel
 /// writes into it; a cancel is seen between pieces.
 fn hash_direct(file: &File, reads: usize, hashers: Hashers, control: &Control) -> Direct {
+    // Without memory for the buffers (an address-space limit, say), or where the file
+    // system refuses such reads, the file is read through the page cache instead.
+    let buffers = (0..reads).map(|_| AlignedBuffer::new(DIRECT_PIECE_LEN));
+    let Ok(buffers) = buffers.collect::<io::Result<Vec<_>>>() else {
+        return Direct::Refused { at: 0, hashers };
+    };
     if !crate::os::set_direct_reads(file, true) {
         return Direct::Refused { at: 0, hashers };
     }
@@ -904,9 +910,10 @@ fn hash_direct(file: &File, reads: usize, hashers: Hashers, control: &Control) -
     let (to_reader, hashed): (Vec<_>, Vec<_>) =
         (0..reads).map(|_| bounded::<AlignedBuffer>(1)).unzip();
     thread::scope(|scope| {
-        for (first, (to_hash, hashed)) in to_hash.into_iter().zip(hashed).enumerate() {
+        let readers = to_hash.into_iter().zip(hashed).zip(buffers).enumerate();
+        for (first, ((to_hash, hashed), buffer)) in readers {
             let first = first as u64;
-            let reader = move || read_pieces(file, (first, reads), &to_hash, &hashed);
+            let reader = move || read_pieces(file, (first, reads), buffer, &to_hash, &hashed);
             if thread::Builder::new().spawn_scoped(scope, reader).is_err() {
                 // No thread to be had (a process or user limit): through the page
                 // cache instead. Returning drops `read` and `to_reader`, which stops
@@ -922,16 +929,16 @@ fn hash_direct(file: &File, reads: usize, hashers: Hashers, control: &Control) -
     })
 }
 
-/// One reader of [`hash_direct`]: reads pieces `first`, `first + stride`, ... and
-/// sends each to be hashed, then waits for its buffer back. Stops after the end of the
-/// file or an error, or when the hashing side has stopped.
+/// One reader of [`hash_direct`]: reads pieces `first`, `first + stride`, ... into
+/// `buffer` and sends each to be hashed, then waits for its buffer back. Stops after
+/// the end of the file or an error, or when the hashing side has stopped.
 fn read_pieces(
     file: &File,
     (first, stride): (u64, usize),
+    mut buffer: AlignedBuffer,
     to_hash: &Sender<DirectPiece>,
     hashed: &Receiver<AlignedBuffer>,
 ) {
-    let mut buffer = AlignedBuffer::new(DIRECT_PIECE_LEN);
     let mut piece = first;
     loop {
         let offset = piece * DIRECT_PIECE_LEN as u64;

@@ -177,9 +177,8 @@ pub struct checksig_options {
     /// network storage on data not in the page cache); 0 for the default: `jobs` when
     /// that is set, else one per core while reads come from the page cache and up to
     /// 128 once they wait for the storage. Bounded by the open-file limit. Also bounds
-    /// the reads in flight on a large file not in the page cache read around it
-    /// beside small files (2 while other readers are on small files, then 16 by
-    /// default; 32 across a check).
+    /// the reads in flight on a large file not in the page cache, read around it
+    /// (8 by default; 16 across a check).
     pub readers: usize,
     /// Stream the verdicts: every entry's verdict is queued, in manifest order, as soon
     /// as it and every entry before it are decided, for `checksig_next_verdicts` or
