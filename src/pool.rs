@@ -880,10 +880,9 @@ type DirectPiece = (AlignedBuffer, io::Result<usize>);
 
 /// Hashes a large file not in the page cache with `reads` reads in flight that
 /// bypass the page cache (`O_DIRECT`): `reads` threads read its pieces
-/// ([`DIRECT_PIECE_LEN`]) in turn, piece `n` (counted from the first piece read) by
-/// thread `n % reads`, each into its own buffer (of huge pages:
-/// [`AlignedBuffer`]), and the calling thread hashes them in order, handing each
-/// buffer back. `hashers`: new, for the file's algorithms.
+/// ([`DIRECT_PIECE_LEN`]) in turn, piece `n` by thread `n % reads`, each into its own
+/// buffer (of huge pages: [`AlignedBuffer`]), and the calling thread hashes them in
+/// order, handing each buffer back. `hashers`: new, for the file's algorithms.
 ///
 /// Why: on storage that makes reads wait, a checker is bound by the cores as much as
 /// by the disk. Through the page cache, the kernel spends as long as the hash itself
