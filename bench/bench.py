@@ -597,10 +597,16 @@ def draw_chart(rows: List[Tuple[str, str, str, float]], path: Path) -> None:
         axis.set_title(name, fontsize=9)
         axis.set_xlabel("seconds (less is better)", fontsize=8)
         axis.tick_params(axis="x", labelsize=8)
-    axes[0][0].legend(fontsize=7, loc="lower right")
+    # One legend for every panel, under the title, where it hides no bar.
+    handles: Dict[str, object] = {}
+    for axis in axes.flat:
+        for handle, label in zip(*axis.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    figure.legend(list(handles.values()), list(handles), loc="upper center", ncol=len(handles),
+                  fontsize=8, frameon=False, bbox_to_anchor=(0.5, 0.955))
     figure.suptitle("checksig and its peers: median seconds per data set, warm and cold "
                     "(bench/bench.py)", fontsize=9)
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0, 1, 0.92))
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=80)
     print(f"chart: {path}", file=sys.stderr)
