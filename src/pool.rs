@@ -20,7 +20,8 @@
 //!   the cores, each hashing its own subtrees ([`crate::tree`]). One begun on a single
 //!   thread is handed over to two when a core comes free ([`hash_contents`]). One not
 //!   in the page cache is read around it, into buffers backed by huge pages, up to 8
-//!   pieces in flight on threads of its own ([`hash_direct`]). Large files read
+//!   pieces in flight on threads of its own ([`hash_direct`]; BLAKE3: up to 8
+//!   threads, each reading and hashing its subtrees). Large files read
 //!   through the page cache are read with the kernel asked to read ahead
 //!   ([`ReadAhead`]).
 //!
@@ -66,6 +67,7 @@ use crate::control::Control;
 use crate::os::{AlignedBuffer, FileStat, OpenError, ReadAhead, RootDir};
 use crate::report::Reason;
 use crate::text::os_reason;
+use crate::tree::Reads;
 
 /// The read error of a file that is not the one a walk of the tree listed.
 const REPLACED: &str = "replaced since the tree was listed";
@@ -668,15 +670,13 @@ impl<F: FileNames> Shared<'_, F> {
             crate::os::advise_sequential(&opened);
             self.hashing_large.fetch_add(1, Ordering::AcqRel);
         }
-        let hashed = if cold || (len >= ALTERNATE_MIN_LEN && self.may_borrow_core(claiming)) {
+        let hashed = if cold {
+            self.hash_cold(&opened, len, algorithms)
+        } else if len >= ALTERNATE_MIN_LEN && self.may_borrow_core(claiming) {
             if algorithms == [Algorithm::Blake3] {
-                // Its share of the cores among the large files being hashed (this one
-                // counts itself).
-                let large = self.hashing_large.load(Ordering::Acquire).max(1);
-                let threads = (self.cores / large).max(2);
-                crate::tree::hash_blake3(&opened, len, threads, control).map(Digests::One)
-            } else if cold {
-                self.hash_cold(&opened, len, algorithms)
+                let threads = self.blake3_threads();
+                let reads = Reads::ThroughCache;
+                crate::tree::hash_blake3(&opened, len, threads, reads, control).map(Digests::One)
             } else {
                 hash_alternating(&opened, len, algorithms, control)
             }
@@ -701,7 +701,9 @@ impl<F: FileNames> Shared<'_, F> {
     /// page cache, as many in flight as the run's budget gives it ([`hash_direct`]);
     /// through the page cache on two threads taking turns ([`hash_alternating`]) when
     /// the budget is spent or the file system refuses such reads, from where it
-    /// refused.
+    /// refused. BLAKE3 alone: its subtrees on as many threads as reads it was given,
+    /// each reading around the page cache ([`crate::tree`]); through the page cache on
+    /// its share of the cores where the budget is spent.
     ///
     /// Why: read through the page cache, the kernel spends about as long on each byte
     /// as the hash does (allocating and filling the cache's pages, then copying them
@@ -722,10 +724,19 @@ impl<F: FileNames> Shared<'_, F> {
                 Some(left - left.min(DIRECT_READS_PER_FILE))
             })
             .map_or(0, |left| left.min(DIRECT_READS_PER_FILE));
+        #[cfg(test)]
+        tests::COLD_FILES_READ_AROUND_CACHE.fetch_add(usize::from(reads >= 2), Ordering::Relaxed);
+        if algorithms == [Algorithm::Blake3] {
+            let (threads, how) = match reads {
+                0 | 1 => (self.blake3_threads(), Reads::ThroughCache),
+                reads => (reads, Reads::AroundCache),
+            };
+            let hashed = crate::tree::hash_blake3(file, len, threads, how, control);
+            self.direct_reads_left.fetch_add(reads, Ordering::AcqRel);
+            return hashed.map(Digests::One);
+        }
         let hashers = Algorithm::hashers(algorithms);
         let direct = if reads >= 2 {
-            #[cfg(test)]
-            tests::COLD_FILES_READ_AROUND_CACHE.fetch_add(1, Ordering::Relaxed);
             hash_direct(file, reads, hashers, control)
         } else {
             Direct::Refused { at: 0, hashers }
@@ -738,6 +749,13 @@ impl<F: FileNames> Shared<'_, F> {
                 hash_alternating_from(file, len, at, hashers, control)
             }
         }
+    }
+
+    /// Threads for a large BLAKE3 file read through the page cache: its share of the
+    /// cores among the large files being hashed (this one counts itself), at least 2.
+    fn blake3_threads(&self) -> usize {
+        let large = self.hashing_large.load(Ordering::Acquire).max(1);
+        (self.cores / large).max(2)
     }
 
     /// Whether a large file may take more threads: only when the caller left the cores
@@ -1242,6 +1260,23 @@ mod tests {
         }
     }
 
+    /// [`Numbered`] files, hashed with another algorithm.
+    struct NumberedAs(u32, Algorithm);
+
+    impl FileNames for NumberedAs {
+        fn count(&self) -> usize {
+            Numbered(self.0).count()
+        }
+
+        fn c_name<'b>(&self, file: u32, buffer: &'b mut Vec<u8>) -> &'b CStr {
+            Numbered(self.0).c_name(file, buffer)
+        }
+
+        fn algorithms(&self, _file: u32) -> &[Algorithm] {
+            std::slice::from_ref(&self.1)
+        }
+    }
+
     #[test]
     fn a_pool_whose_reads_wait_starts_its_other_readers_and_hashes_every_file_once() {
         let dir = std::env::temp_dir().join(format!("checksig-pool-grow-{}", std::process::id()));
@@ -1351,13 +1386,17 @@ mod tests {
         let contents: Vec<u8> = (0..len).map(|i| (i * 7 + i / 4093) as u8).collect();
         let path = dir.join("0");
         std::fs::write(&path, &contents).unwrap();
-        let mut expected = Algorithm::Sha1.hasher();
-        expected.update(&contents);
-        let expected = expected.finalize();
         let root = RootDir::open(&dir).unwrap();
-        // (evicted first, reads around the page cache are taken where the file system
-        // can tell a file is cold: not on tmpfs, which has no storage to wait for)
-        for evicted in [false, true] {
+        // (SHA-1 in pieces on threads of its own, BLAKE3 in subtrees; evicted first,
+        // reads around the page cache are taken where the file system can tell a file
+        // is cold: not on tmpfs, which has no storage to wait for)
+        let cases = [Algorithm::Sha1, Algorithm::Blake3]
+            .into_iter()
+            .flat_map(|algorithm| [(algorithm, false), (algorithm, true)]);
+        for (algorithm, evicted) in cases {
+            let mut expected = algorithm.hasher();
+            expected.update(&contents);
+            let expected = expected.finalize();
             if evicted {
                 evict(&path);
             }
@@ -1375,17 +1414,22 @@ mod tests {
             let control = Control::default();
             let run = default_run(&root, &control);
             let mut decided = Vec::new();
-            assert!(run.hash_all(&Numbered(1), |file, outcome| decided.push((file, outcome))));
+            let files = NumberedAs(1, algorithm);
+            assert!(run.hash_all(&files, |file, outcome| decided.push((file, outcome))));
             let [(0, Outcome::Digests(digests))] = decided.as_slice() else {
                 panic!("{decided:?}");
             };
-            assert_eq!(digests.as_slice(), [expected], "evicted: {evicted}");
+            let label = format!("{algorithm:?}, evicted: {evicted}");
+            assert_eq!(digests.as_slice(), [expected], "{label}");
             assert_eq!(control.progress().bytes_done, len as u64);
             let found_cold = COLD_LARGE_FILES.load(Ordering::Relaxed) > cold_before;
             if cold {
-                assert!(found_cold, "the evicted file is seen to be cold");
+                assert!(found_cold, "{label}: the evicted file is seen to be cold");
                 let around = COLD_FILES_READ_AROUND_CACHE.load(Ordering::Relaxed);
-                assert!(around > around_before, "read around the page cache");
+                assert!(
+                    around > around_before,
+                    "{label}: read around the page cache"
+                );
             } else if evicted {
                 eprintln!("note: this file system keeps evicted files cached (tmpfs?)");
             }

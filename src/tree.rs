@@ -10,6 +10,11 @@
 //! the root. The result is bit for bit `blake3::hash` of the file (tested against it
 //! at many lengths).
 //!
+//! A file not in the page cache is read around it ([`Reads::AroundCache`]): each thread
+//! reads its subtrees in pieces of one huge page with `O_DIRECT`, as the pool reads a
+//! cold SHA file, so that the kernel neither fills nor copies out its page cache, and
+//! more threads than cores keep reads in flight while others hash.
+//!
 //! Why not the crate's `update_rayon`: rayon keeps a global pool of threads alive
 //! after the call, and checksig promises that no thread outlives a call (a process may
 //! fork after a check). Why not `mmap` (what `b3sum` does): a file truncated under a
@@ -28,7 +33,7 @@ use blake3::hazmat::{
 
 use crate::algorithm::Digest;
 use crate::control::Control;
-use crate::os::ReadAhead;
+use crate::os::{AlignedBuffer, ReadAhead, DIRECT_ALIGN, HUGE_PAGE_LEN};
 
 /// The smallest subtree a thread claims: large enough that claiming and merging cost
 /// nothing next to hashing it.
@@ -45,23 +50,93 @@ const SUBTREES_PER_THREAD: u64 = 8;
 /// 0.20 s, 2 MiB 0.20 s.
 const READ_LEN: usize = 128 * 1024;
 
+/// How [`hash_blake3`] reads the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reads {
+    /// Through the page cache, [`READ_LEN`] at a time, the kernel asked to read ahead.
+    ThroughCache,
+    /// Around the page cache (`O_DIRECT`), a huge page at a time into buffers of huge
+    /// pages ([`AlignedBuffer`]): for a file not in the page cache. Where the file
+    /// system refuses such reads, or no buffer can be mapped, through the cache.
+    AroundCache,
+}
+
 /// The BLAKE3 digest of the first `len` bytes of `file` (its size when opened), hashed
-/// by `threads` threads (the calling one among them). Fails if the file is shorter
-/// than `len` when read, or has changed size by the end (a file being written is not
-/// the file to vouch for); stops with `Interrupted` when `control` is cancelled.
+/// by `threads` threads (the calling one among them), read as `reads` says. Fails if
+/// the file is shorter than `len` when read, or has changed size by the end (a file
+/// being written is not the file to vouch for); stops with `Interrupted` when
+/// `control` is cancelled.
 pub(crate) fn hash_blake3(
     file: &File,
     len: u64,
     threads: usize,
+    reads: Reads,
     control: &Control,
 ) -> io::Result<Digest> {
     if len <= MIN_SUBTREE_LEN {
         // One subtree: the plain hasher, no merge (a single chunk has no parent).
         let mut hasher = blake3::Hasher::new();
-        read_into(file, 0, len, &mut hasher, &mut vec![0; READ_LEN], control)?;
+        read_into(
+            file,
+            0,
+            len,
+            &mut hasher,
+            &mut vec![0; READ_LEN],
+            false,
+            control,
+        )?;
         return Ok(Digest::new(hasher.finalize().as_bytes()));
     }
     let threads = threads.max(1);
+    if reads == Reads::AroundCache {
+        let counted = control.progress().bytes_done;
+        match hash_subtrees_around_cache(file, len, threads, control) {
+            // Refused by a file system that took the flag but not a read: every byte
+            // again, through the cache, the progress put back as it was.
+            Err(error) if error.kind() == io::ErrorKind::InvalidInput => {
+                let over = control.progress().bytes_done - counted;
+                control.bytes_done.fetch_sub(over, Ordering::Relaxed);
+                crate::os::set_direct_reads(file, false);
+            }
+            Ok(None) => {}
+            Ok(Some(digest)) => return Ok(digest),
+            Err(error) => return Err(error),
+        }
+    }
+    hash_subtrees(file, len, threads, Vec::new(), control)
+}
+
+/// [`hash_blake3`] around the page cache: `None` where the file system refuses the
+/// flag or no buffer can be mapped (nothing read yet).
+fn hash_subtrees_around_cache(
+    file: &File,
+    len: u64,
+    threads: usize,
+    control: &Control,
+) -> io::Result<Option<Digest>> {
+    let buffers = (0..threads).map(|_| AlignedBuffer::new(HUGE_PAGE_LEN));
+    let Ok(buffers) = buffers.collect::<io::Result<Vec<_>>>() else {
+        return Ok(None);
+    };
+    if !crate::os::set_direct_reads(file, true) {
+        return Ok(None);
+    }
+    let hashed = hash_subtrees(file, len, threads, buffers, control);
+    // Back as it was opened, for whoever reads the file next.
+    crate::os::set_direct_reads(file, false);
+    hashed.map(Some)
+}
+
+/// [`hash_blake3`] of a file longer than one subtree: `threads` threads each claim the
+/// next subtree; each reads into its own buffer from `direct` (around the page cache,
+/// the file's flag set), or, none left there, into a new one through the page cache.
+fn hash_subtrees(
+    file: &File,
+    len: u64,
+    threads: usize,
+    mut direct: Vec<AlignedBuffer>,
+    control: &Control,
+) -> io::Result<Digest> {
     let max_subtree = MIN_SUBTREE_LEN.max(len / (threads as u64 * SUBTREES_PER_THREAD));
     let mut subtrees = Vec::new();
     let root = Node::plan(0, len, max_subtree, &mut subtrees);
@@ -69,8 +144,16 @@ pub(crate) fn hash_blake3(
     let values: Vec<Mutex<Option<ChainingValue>>> =
         subtrees.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
-    let work = || -> io::Result<()> {
-        let mut buffer = vec![0u8; READ_LEN];
+    let work = |direct: Option<AlignedBuffer>| -> io::Result<()> {
+        let around_cache = direct.is_some();
+        let (mut cached, mut direct) = (Vec::new(), direct);
+        let buffer = match &mut direct {
+            Some(direct) => direct.as_mut_slice(),
+            None => {
+                cached.resize(READ_LEN, 0);
+                &mut cached[..]
+            }
+        };
         loop {
             let index = next.fetch_add(1, Ordering::Relaxed);
             let Some(&(offset, length)) = subtrees.get(index) else {
@@ -78,7 +161,16 @@ pub(crate) fn hash_blake3(
             };
             let mut hasher = blake3::Hasher::new();
             hasher.set_input_offset(offset);
-            if let Err(error) = read_into(file, offset, length, &mut hasher, &mut buffer, control) {
+            let read = read_into(
+                file,
+                offset,
+                length,
+                &mut hasher,
+                buffer,
+                around_cache,
+                control,
+            );
+            if let Err(error) = read {
                 // The others stop at their next subtree.
                 next.store(subtrees.len(), Ordering::Relaxed);
                 return Err(error);
@@ -88,8 +180,13 @@ pub(crate) fn hash_blake3(
         }
     };
     thread::scope(|scope| {
-        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
-        let mine = work();
+        let helpers: Vec<_> = (1..threads)
+            .map(|_| {
+                let buffer = direct.pop();
+                scope.spawn(move || work(buffer))
+            })
+            .collect();
+        let mine = work(direct.pop());
         let theirs = helpers
             .into_iter()
             .map(|helper| helper.join().expect("hashing helper panicked"));
@@ -114,29 +211,45 @@ pub(crate) fn hash_blake3(
 }
 
 /// Feeds `len` bytes of `file` from `offset` to `hasher` through `buffer`, counting
-/// them into the progress.
+/// them into the progress. `around_cache`: the file is read around the page cache
+/// (`offset` and the buffer aligned): each read asks for a whole number of blocks,
+/// which only the end of the file cuts short.
 fn read_into(
     file: &File,
     offset: u64,
     len: u64,
     hasher: &mut blake3::Hasher,
     buffer: &mut [u8],
+    around_cache: bool,
     control: &Control,
 ) -> io::Result<()> {
+    let shrank = || io::Error::other("the file shrank while it was read");
     let mut done = 0u64;
-    let mut ahead = ReadAhead::new(file, offset, offset + len);
+    let mut ahead = (!around_cache).then(|| ReadAhead::new(file, offset, offset + len));
     while done < len {
         if control.is_cancelled() {
             return Err(io::Error::new(io::ErrorKind::Interrupted, "cancelled"));
         }
-        ahead.at(offset + done);
-        let want = buffer.len().min((len - done) as usize);
+        if let Some(ahead) = &mut ahead {
+            ahead.at(offset + done);
+        }
+        let left = usize::try_from(len - done).unwrap_or(usize::MAX);
+        let want = if around_cache {
+            buffer.len().min(left.next_multiple_of(DIRECT_ALIGN))
+        } else {
+            buffer.len().min(left)
+        };
         let read = match file.read_at(&mut buffer[..want], offset + done) {
-            Ok(0) => return Err(io::Error::other("the file shrank while it was read")),
-            Ok(read) => read,
+            Ok(0) => return Err(shrank()),
+            // (A file grown since it was sized: only its first `len` bytes.)
+            Ok(read) => read.min(left),
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
             Err(error) => return Err(error),
         };
+        if around_cache && read < left && read % DIRECT_ALIGN != 0 {
+            // Short of a block before `len`: the end of the file came first.
+            return Err(shrank());
+        }
         hasher.update(&buffer[..read]);
         control.bytes_done.fetch_add(read as u64, Ordering::Relaxed);
         done += read as u64;
@@ -226,20 +339,32 @@ mod tests {
         for len in lengths {
             let (file, contents) = file_of(len);
             let expected = blake3::hash(&contents);
-            for threads in [1, 2, 3, 8] {
+            for (threads, reads) in [1, 2, 3, 8].into_iter().flat_map(|threads| {
+                [
+                    (threads, Reads::ThroughCache),
+                    (threads, Reads::AroundCache),
+                ]
+            }) {
                 let control = Control::default();
-                let digest = hash_blake3(&file, len as u64, threads, &control).unwrap();
-                assert_eq!(digest.as_bytes(), expected.as_bytes(), "{len} {threads}");
-                assert_eq!(control.progress().bytes_done, len as u64, "{len} {threads}");
+                let digest = hash_blake3(&file, len as u64, threads, reads, &control).unwrap();
+                let label = format!("{len} {threads} {reads:?}");
+                assert_eq!(digest.as_bytes(), expected.as_bytes(), "{label}");
+                assert_eq!(control.progress().bytes_done, len as u64, "{label}");
             }
         }
     }
 
     #[test]
     fn a_file_shorter_than_its_size_fails() {
-        let (file, _) = file_of(5 * 1024 * 1024);
-        let result = hash_blake3(&file, 9 * 1024 * 1024, 2, &Control::default());
-        assert!(result.unwrap_err().to_string().contains("shrank"));
+        // (ending on a block, and mid-block)
+        for real_len in [5 * 1024 * 1024, 5 * 1024 * 1024 + 100] {
+            let (file, _) = file_of(real_len);
+            for reads in [Reads::ThroughCache, Reads::AroundCache] {
+                let result = hash_blake3(&file, 9 * 1024 * 1024, 2, reads, &Control::default());
+                let error = result.unwrap_err().to_string();
+                assert!(error.contains("shrank"), "{real_len} {reads:?}: {error}");
+            }
+        }
     }
 
     #[test]
@@ -247,7 +372,13 @@ mod tests {
         let (file, _) = file_of(16 * 1024 * 1024);
         let control = Control::default();
         control.cancel();
-        let result = hash_blake3(&file, 16 * 1024 * 1024, 2, &control);
-        assert_eq!(result.unwrap_err().kind(), io::ErrorKind::Interrupted);
+        for reads in [Reads::ThroughCache, Reads::AroundCache] {
+            let result = hash_blake3(&file, 16 * 1024 * 1024, 2, reads, &control);
+            assert_eq!(
+                result.unwrap_err().kind(),
+                io::ErrorKind::Interrupted,
+                "{reads:?}"
+            );
+        }
     }
 }
