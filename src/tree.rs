@@ -23,7 +23,7 @@
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::thread;
 
@@ -76,43 +76,45 @@ pub(crate) fn hash_blake3(
     if len <= MIN_SUBTREE_LEN {
         // One subtree: the plain hasher, no merge (a single chunk has no parent).
         let mut hasher = blake3::Hasher::new();
+        let buffer = &mut vec![0; READ_LEN];
         read_into(
             file,
-            0,
-            len,
+            (0, len),
             &mut hasher,
-            &mut vec![0; READ_LEN],
+            buffer,
             false,
             control,
+            &AtomicU64::new(0),
         )?;
         return Ok(Digest::new(hasher.finalize().as_bytes()));
     }
     let threads = threads.max(1);
     if reads == Reads::AroundCache {
-        let counted = control.progress().bytes_done;
-        match hash_subtrees_around_cache(file, len, threads, control) {
+        let counted = AtomicU64::new(0);
+        match hash_subtrees_around_cache(file, len, threads, control, &counted) {
             // Refused by a file system that took the flag but not a read: every byte
             // again, through the cache, the progress put back as it was.
             Err(error) if error.kind() == io::ErrorKind::InvalidInput => {
-                let over = control.progress().bytes_done - counted;
-                control.bytes_done.fetch_sub(over, Ordering::Relaxed);
-                crate::os::set_direct_reads(file, false);
+                let counted = counted.into_inner();
+                control.bytes_done.fetch_sub(counted, Ordering::Relaxed);
             }
             Ok(None) => {}
             Ok(Some(digest)) => return Ok(digest),
             Err(error) => return Err(error),
         }
     }
-    hash_subtrees(file, len, threads, Vec::new(), control)
+    hash_subtrees(file, len, threads, Vec::new(), control, &AtomicU64::new(0))
 }
 
 /// [`hash_blake3`] around the page cache: `None` where the file system refuses the
-/// flag or no buffer can be mapped (nothing read yet).
+/// flag or no buffer can be mapped (nothing read yet). The file is left as it was
+/// opened, reading through the page cache.
 fn hash_subtrees_around_cache(
     file: &File,
     len: u64,
     threads: usize,
     control: &Control,
+    counted: &AtomicU64,
 ) -> io::Result<Option<Digest>> {
     let buffers = (0..threads).map(|_| AlignedBuffer::new(HUGE_PAGE_LEN));
     let Ok(buffers) = buffers.collect::<io::Result<Vec<_>>>() else {
@@ -121,7 +123,7 @@ fn hash_subtrees_around_cache(
     if !crate::os::set_direct_reads(file, true) {
         return Ok(None);
     }
-    let hashed = hash_subtrees(file, len, threads, buffers, control);
+    let hashed = hash_subtrees(file, len, threads, buffers, control, counted);
     // Back as it was opened, for whoever reads the file next.
     crate::os::set_direct_reads(file, false);
     hashed.map(Some)
@@ -130,12 +132,14 @@ fn hash_subtrees_around_cache(
 /// [`hash_blake3`] of a file longer than one subtree: `threads` threads each claim the
 /// next subtree; each reads into its own buffer from `direct` (around the page cache,
 /// the file's flag set), or, none left there, into a new one through the page cache.
+/// The bytes hashed are counted into the progress and into `counted`.
 fn hash_subtrees(
     file: &File,
     len: u64,
     threads: usize,
     mut direct: Vec<AlignedBuffer>,
     control: &Control,
+    counted: &AtomicU64,
 ) -> io::Result<Digest> {
     let max_subtree = MIN_SUBTREE_LEN.max(len / (threads as u64 * SUBTREES_PER_THREAD));
     let mut subtrees = Vec::new();
@@ -161,14 +165,15 @@ fn hash_subtrees(
             };
             let mut hasher = blake3::Hasher::new();
             hasher.set_input_offset(offset);
+            let part = (offset, length);
             let read = read_into(
                 file,
-                offset,
-                length,
+                part,
                 &mut hasher,
                 buffer,
                 around_cache,
                 control,
+                counted,
             );
             if let Err(error) = read {
                 // The others stop at their next subtree.
@@ -211,17 +216,17 @@ fn hash_subtrees(
 }
 
 /// Feeds `len` bytes of `file` from `offset` to `hasher` through `buffer`, counting
-/// them into the progress. `around_cache`: the file is read around the page cache
-/// (`offset` and the buffer aligned): each read asks for a whole number of blocks,
-/// which only the end of the file cuts short.
+/// them into the progress and into `counted`. `around_cache`: the file is read around
+/// the page cache (`offset` and the buffer aligned): each read asks for a whole number
+/// of blocks, which only the end of the file cuts short.
 fn read_into(
     file: &File,
-    offset: u64,
-    len: u64,
+    (offset, len): (u64, u64),
     hasher: &mut blake3::Hasher,
     buffer: &mut [u8],
     around_cache: bool,
     control: &Control,
+    counted: &AtomicU64,
 ) -> io::Result<()> {
     let shrank = || io::Error::other("the file shrank while it was read");
     let mut done = 0u64;
@@ -252,6 +257,7 @@ fn read_into(
         }
         hasher.update(&buffer[..read]);
         control.bytes_done.fetch_add(read as u64, Ordering::Relaxed);
+        counted.fetch_add(read as u64, Ordering::Relaxed);
         done += read as u64;
     }
     Ok(())
