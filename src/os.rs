@@ -94,11 +94,8 @@ pub(crate) const HUGE_PAGE_LEN: usize = 2 * 1024 * 1024;
 /// flight), against 0.6-0.7 s through the page cache. Where huge pages cannot be had the
 /// buffer is still a buffer, only backed by small pages.
 pub(crate) struct AlignedBuffer {
-    /// The whole mapping, `mapped_len` bytes: one huge page longer than the buffer, so
-    /// that an aligned start lies within it.
-    mapping: *mut std::ffi::c_void,
-    mapped_len: usize,
-    /// The buffer: `len` bytes from `start`, within the mapping.
+    /// `len` bytes from `start`: a mapping of its own (what was mapped around it to
+    /// find an aligned start is unmapped again).
     start: *mut u8,
     len: usize,
 }
@@ -112,6 +109,8 @@ impl AlignedBuffer {
     /// (out of memory or address space).
     pub(crate) fn new(len: usize) -> io::Result<AlignedBuffer> {
         use rustix::mm::{Advice, MapFlags, ProtFlags};
+        debug_assert_eq!(len % DIRECT_ALIGN, 0);
+        // One huge page longer than the buffer, so that an aligned start lies within.
         let mapped_len = len + HUGE_PAGE_LEN;
         // SAFETY: a new anonymous private mapping, at an address of the kernel's choice:
         // no memory of anyone else's is touched.
@@ -122,27 +121,35 @@ impl AlignedBuffer {
                 ProtFlags::READ | ProtFlags::WRITE,
                 MapFlags::PRIVATE,
             )
-        }?;
-        let offset = mapping.cast::<u8>().align_offset(HUGE_PAGE_LEN);
-        // SAFETY: `offset < HUGE_PAGE_LEN`, so the start and its `len` bytes lie within
-        // the mapping.
-        let start = unsafe { mapping.cast::<u8>().add(offset) };
+        }?
+        .cast::<u8>();
+        let head = mapping.align_offset(HUGE_PAGE_LEN);
+        let tail = mapped_len - head - len;
+        // SAFETY: `head < HUGE_PAGE_LEN`, so the start and its `len` bytes lie within
+        // the mapping, and so do the stretches before and after them.
+        let (start, end) = unsafe { (mapping.add(head), mapping.add(head + len)) };
+        // SAFETY: the stretches before and after the buffer are ours, page-aligned (the
+        // mapping, the start and `len` are) and not used: unmapped, so that the buffer
+        // takes no more address space than its length. A failure leaves them mapped.
+        unsafe {
+            if head > 0 {
+                let _ = rustix::mm::munmap(mapping.cast(), head);
+            }
+            if tail > 0 {
+                let _ = rustix::mm::munmap(end.cast(), tail);
+            }
+        }
         // SAFETY: the range lies within our own mapping, not touched yet; the advice
         // changes no contents. Only a hint: where the kernel refuses it (no transparent
         // huge pages), small pages back the buffer.
         let _ = unsafe { rustix::mm::madvise(start.cast(), len, Advice::LinuxHugepage) };
-        Ok(AlignedBuffer {
-            mapping,
-            mapped_len,
-            start,
-            len,
-        })
+        Ok(AlignedBuffer { start, len })
     }
 
     pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
-        // SAFETY: `len` bytes from `start` lie within the mapping, readable and writable,
-        // filled with zeros by the kernel at first, so initialised; `&mut self` makes the
-        // slice the only reference to them.
+        // SAFETY: `len` bytes from `start` are mapped, readable and writable, filled with
+        // zeros by the kernel at first, so initialised; `&mut self` makes the slice the
+        // only reference to them.
         unsafe { std::slice::from_raw_parts_mut(self.start, self.len) }
     }
 
@@ -156,7 +163,7 @@ impl Drop for AlignedBuffer {
     fn drop(&mut self) {
         // SAFETY: the mapping is ours, and no slice of it outlives `self`. Failing to
         // unmap would only leave it mapped.
-        let _ = unsafe { rustix::mm::munmap(self.mapping, self.mapped_len) };
+        let _ = unsafe { rustix::mm::munmap(self.start.cast(), self.len) };
     }
 }
 

@@ -671,14 +671,14 @@ impl<F: FileNames> Shared<'_, F> {
             self.hashing_large.fetch_add(1, Ordering::AcqRel);
         }
         let hashed = if cold {
-            self.hash_cold(&opened, len, algorithms)
+            self.hash_cold(&opened, len, algorithms, buffer)
         } else if len >= ALTERNATE_MIN_LEN && self.may_borrow_core(claiming) {
             if algorithms == [Algorithm::Blake3] {
                 let threads = self.blake3_threads();
                 let reads = Reads::ThroughCache;
                 crate::tree::hash_blake3(&opened, len, threads, reads, control).map(Digests::One)
             } else {
-                hash_alternating(&opened, len, algorithms, control)
+                hash_alternating(&opened, len, algorithms, buffer, control)
             }
         } else {
             let core_is_free = || self.core_is_free(claiming);
@@ -716,7 +716,15 @@ impl<F: FileNames> Shared<'_, F> {
     /// the same reads were slower than through the page cache with large files
     /// alone, and beside small files they took the disk from the small files' reads
     /// unless few were in flight while those lasted: see the README.)
-    fn hash_cold(&self, file: &File, len: u64, algorithms: &[Algorithm]) -> io::Result<Digests> {
+    /// `buffer`: the reader's own, for when nothing more can be had (see
+    /// [`hash_alternating`]).
+    fn hash_cold(
+        &self,
+        file: &File,
+        len: u64,
+        algorithms: &[Algorithm],
+        buffer: &mut [u8],
+    ) -> io::Result<Digests> {
         let control = self.run.control;
         let reads = self
             .direct_reads_left
@@ -746,7 +754,7 @@ impl<F: FileNames> Shared<'_, F> {
             Direct::Done(hashed) => hashed,
             Direct::Refused { at, hashers } => {
                 crate::os::set_direct_reads(file, false);
-                hash_alternating_from(file, len, at, hashers, control)
+                hash_alternating_from(file, len, at, hashers, buffer, control)
             }
         }
     }
@@ -798,13 +806,25 @@ impl<F: FileNames> Shared<'_, F> {
 /// that read it. Measured on 1 GiB in the page cache: 0.53 s, against 0.61 s reading
 /// and hashing on one thread, and 0.61-0.91 s for a reader thread feeding a hashing
 /// thread (the hashing core then reads every chunk out of the other core's cache).
+///
+/// Where the two chunk buffers or the second thread cannot be had (an address-space
+/// or thread limit), the calling thread hashes the file alone through `buffer` (the
+/// reader's own): slower, but no new memory, so never a process ended for want of it.
 fn hash_alternating(
     file: &File,
     len: u64,
     algorithms: &[Algorithm],
+    buffer: &mut [u8],
     control: &Control,
 ) -> io::Result<Digests> {
-    hash_alternating_from(file, len, 0, Algorithm::hashers(algorithms), control)
+    hash_alternating_from(
+        file,
+        len,
+        0,
+        Algorithm::hashers(algorithms),
+        buffer,
+        control,
+    )
 }
 
 /// [`hash_alternating`] of the rest of a file from `start`, with the state `hasher`
@@ -814,15 +834,34 @@ fn hash_alternating_from(
     len: u64,
     start: u64,
     hasher: Hashers,
+    buffer: &mut [u8],
     control: &Control,
 ) -> io::Result<Digests> {
+    let chunk = || {
+        let mut chunk = Vec::new();
+        chunk.try_reserve_exact(ALTERNATE_CHUNK_LEN).ok()?;
+        chunk.resize(ALTERNATE_CHUNK_LEN, 0u8);
+        Some(chunk)
+    };
+    let (Some(my_chunk), Some(their_chunk)) = (chunk(), chunk()) else {
+        return hash_rest(file, start, hasher, buffer, control);
+    };
     let (to_helper, helper_turns) = bounded::<Hashers>(1);
     let (to_worker, worker_turns) = bounded::<Hashers>(1);
+    // The first turn is this thread's: chunk 0.
     to_worker.send(hasher).expect("the receiver is alive");
     thread::scope(|scope| {
-        let helper = scope
-            .spawn(move || take_turns(file, (start, len), 1, &helper_turns, &to_worker, control));
-        let mine = take_turns(file, (start, len), 0, &worker_turns, &to_helper, control);
+        let helper = move || {
+            let turns = (&helper_turns, &to_worker);
+            take_turns(file, (start, len), 1, their_chunk, turns, control)
+        };
+        let Ok(helper) = thread::Builder::new().spawn_scoped(scope, helper) else {
+            // The state sent is still in the channel, its sender gone with the helper.
+            let hasher = worker_turns.recv().expect("the state was sent");
+            return hash_rest(file, start, hasher, buffer, control);
+        };
+        let turns = (&worker_turns, &to_helper);
+        let mine = take_turns(file, (start, len), 0, my_chunk, turns, control);
         // Whichever side stops first drops its sender, which stops the other.
         drop(to_helper);
         drop(worker_turns);
@@ -835,8 +874,9 @@ fn hash_alternating_from(
     })
 }
 
-/// One side of [`hash_alternating`]: reads chunks `first`, `first + 2`, ... and hashes
-/// each with the state received from the other side. `Ok(None)` when the other side
+/// One side of [`hash_alternating`]: reads chunks `first`, `first + 2`, ... into
+/// `buffer` (a chunk long) and hashes each with the state received from the other side
+/// (`turns`), then hands it on (`next`). `Ok(None)` when the other side
 /// finished (or failed) first; the side that reads a short chunk (the end of the file)
 /// returns the digest. Errors are reported by the side holding the state, so in file
 /// order. The first side keeps the kernel reading ahead of both (`start`: where the
@@ -845,11 +885,10 @@ fn take_turns(
     file: &File,
     (start, len): (u64, u64),
     first: u64,
-    turns: &Receiver<Hashers>,
-    next: &Sender<Hashers>,
+    mut buffer: Vec<u8>,
+    (turns, next): (&Receiver<Hashers>, &Sender<Hashers>),
     control: &Control,
 ) -> io::Result<Option<Digests>> {
-    let mut buffer = vec![0u8; ALTERNATE_CHUNK_LEN];
     let mut offset = start + first * ALTERNATE_CHUNK_LEN as u64;
     let mut ahead = (first == 0).then(|| ReadAhead::new(file, start, len));
     // How long this side may spin for its turn: about what hashing its own last chunk
@@ -880,6 +919,33 @@ fn take_turns(
             return Ok(None);
         }
         offset += 2 * ALTERNATE_CHUNK_LEN as u64;
+    }
+}
+
+/// Hashes the rest of `file` from `start` on the calling thread through `buffer`, with
+/// the state `hashers` has of the bytes before it: [`hash_alternating`] where it
+/// cannot have its own buffers or thread.
+fn hash_rest(
+    file: &File,
+    start: u64,
+    mut hashers: Hashers,
+    buffer: &mut [u8],
+    control: &Control,
+) -> io::Result<Digests> {
+    let mut offset = start;
+    loop {
+        if control.is_cancelled() {
+            return Err(cancelled());
+        }
+        let filled = read_chunk(file, buffer, offset, false)?;
+        hashers.update(&buffer[..filled]);
+        control
+            .bytes_done
+            .fetch_add(filled as u64, Ordering::Relaxed);
+        if filled < buffer.len() {
+            return Ok(hashers.finalize());
+        }
+        offset += filled as u64;
     }
 }
 
@@ -1123,7 +1189,7 @@ fn hash_contents(
         if let Some(core_is_free) = hand_over.filter(|_| total >= next_check) {
             next_check = total + HAND_OVER_CHECK;
             if len.saturating_sub(total) >= HAND_OVER_MIN_REST && core_is_free() {
-                return hash_alternating_from(&file, len, total, hasher, control);
+                return hash_alternating_from(&file, len, total, hasher, buffer, control);
             }
         }
     }
@@ -1340,6 +1406,38 @@ mod tests {
         }
     }
 
+    /// What two threads taking turns fall back to without buffers or a thread: the
+    /// rest of the file on one thread, through the reader's buffer.
+    #[test]
+    fn the_rest_of_a_file_hashed_through_the_readers_buffer_hashes_like_the_whole() {
+        let buffer_len = READ_BUFFER_LEN;
+        // (file length, where the rest starts: the start, mid-buffer, on a buffer, at
+        // the end)
+        for (len, start) in [
+            (0, 0),
+            (3 * buffer_len + 7, 0),
+            (3 * buffer_len + 7, 5),
+            (3 * buffer_len, buffer_len),
+            (2 * buffer_len + 1, 2 * buffer_len + 1),
+        ] {
+            let (file, contents) = TempFile::new(len);
+            let opened = File::open(&file.0).unwrap();
+            let mut hashers = Algorithm::hashers(&[Algorithm::Sha1]);
+            hashers.update(&contents[..start]);
+            let control = Control::default();
+            let buffer = &mut vec![0; buffer_len];
+            let digests = hash_rest(&opened, start as u64, hashers, buffer, &control).unwrap();
+            let mut expected = Algorithm::Sha1.hasher();
+            expected.update(&contents);
+            assert_eq!(
+                digests.as_slice(),
+                [expected.finalize()],
+                "{len} from {start}"
+            );
+            assert_eq!(control.progress().bytes_done, (len - start) as u64);
+        }
+    }
+
     #[test]
     fn alternating_threads_hash_like_one_thread() {
         let chunk = ALTERNATE_CHUNK_LEN;
@@ -1348,8 +1446,9 @@ mod tests {
             let opened = File::open(&file.0).unwrap();
             for algorithm in Algorithm::ALL {
                 let control = Control::default();
-                let digests =
-                    hash_alternating(&opened, len as u64, &[algorithm], &control).unwrap();
+                let buffer = &mut vec![0; READ_BUFFER_LEN];
+                let hashed = hash_alternating(&opened, len as u64, &[algorithm], buffer, &control);
+                let digests = hashed.unwrap();
                 let mut expected = algorithm.hasher();
                 expected.update(&contents);
                 assert_eq!(
@@ -1362,7 +1461,8 @@ mod tests {
             // Two algorithms at once, from one read of the file.
             let both = [Algorithm::Md5, Algorithm::Sha256];
             let control = Control::default();
-            let digests = hash_alternating(&opened, len as u64, &both, &control).unwrap();
+            let buffer = &mut vec![0; READ_BUFFER_LEN];
+            let digests = hash_alternating(&opened, len as u64, &both, buffer, &control).unwrap();
             for (algorithm, digest) in both.iter().zip(digests.as_slice()) {
                 let mut expected = algorithm.hasher();
                 expected.update(&contents);
@@ -1534,7 +1634,8 @@ mod tests {
             Direct::Refused { at, hashers } => {
                 eprintln!("note: reads around the page cache refused at {at}");
                 crate::os::set_direct_reads(file, false);
-                hash_alternating_from(file, len as u64, at, hashers, control)
+                let buffer = &mut vec![0; READ_BUFFER_LEN];
+                hash_alternating_from(file, len as u64, at, hashers, buffer, control)
             }
         }
     }
@@ -1604,7 +1705,8 @@ mod tests {
         control.cancel();
         let opened = File::open(&file.0).unwrap();
         let len = 3 * ALTERNATE_CHUNK_LEN as u64;
-        let result = hash_alternating(&opened, len, &[Algorithm::Sha1], &control);
+        let buffer = &mut vec![0; READ_BUFFER_LEN];
+        let result = hash_alternating(&opened, len, &[Algorithm::Sha1], buffer, &control);
         assert_eq!(result.unwrap_err().kind(), io::ErrorKind::Interrupted);
     }
 }

@@ -76,7 +76,7 @@ pub(crate) fn hash_blake3(
     if len <= MIN_SUBTREE_LEN {
         // One subtree: the plain hasher, no merge (a single chunk has no parent).
         let mut hasher = blake3::Hasher::new();
-        let buffer = &mut vec![0; READ_LEN];
+        let buffer = &mut cached_buffer()?;
         read_into(
             file,
             (0, len),
@@ -148,15 +148,22 @@ fn hash_subtrees(
     let values: Vec<Mutex<Option<ChainingValue>>> =
         subtrees.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
-    let work = |direct: Option<AlignedBuffer>| -> io::Result<()> {
+    // `helper`: not the calling thread. A helper with no buffer to be had leaves its
+    // subtrees to the others; the calling thread fails the file.
+    let work = |direct: Option<AlignedBuffer>, helper: bool| -> io::Result<()> {
         let around_cache = direct.is_some();
-        let (mut cached, mut direct) = (Vec::new(), direct);
+        let mut direct = direct;
+        let mut cached: Vec<u8>;
         let buffer = match &mut direct {
             Some(direct) => direct.as_mut_slice(),
-            None => {
-                cached.resize(READ_LEN, 0);
-                &mut cached[..]
-            }
+            None => match cached_buffer() {
+                Ok(buffer) => {
+                    cached = buffer;
+                    &mut cached[..]
+                }
+                Err(_) if helper => return Ok(()),
+                Err(error) => return Err(error),
+            },
         };
         loop {
             let index = next.fetch_add(1, Ordering::Relaxed);
@@ -185,13 +192,16 @@ fn hash_subtrees(
         }
     };
     thread::scope(|scope| {
+        // A thread that cannot be had (a process or user limit) leaves its subtrees to
+        // the others: they claim until none is left.
         let helpers: Vec<_> = (1..threads)
-            .map(|_| {
+            .filter_map(|_| {
                 let buffer = direct.pop();
-                scope.spawn(move || work(buffer))
+                let helper = move || work(buffer, true);
+                thread::Builder::new().spawn_scoped(scope, helper).ok()
             })
             .collect();
-        let mine = work(direct.pop());
+        let mine = work(direct.pop(), false);
         let theirs = helpers
             .into_iter()
             .map(|helper| helper.join().expect("hashing helper panicked"));
@@ -213,6 +223,17 @@ fn hash_subtrees(
         })
         .collect();
     Ok(Digest::new(root.root_hash(&values).as_bytes()))
+}
+
+/// A buffer for reads through the page cache; where memory is short (an address-space
+/// limit), an error for the file instead of the process ended by a failed allocation.
+fn cached_buffer() -> io::Result<Vec<u8>> {
+    let mut buffer = Vec::new();
+    buffer
+        .try_reserve_exact(READ_LEN)
+        .map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
+    buffer.resize(READ_LEN, 0);
+    Ok(buffer)
 }
 
 /// Feeds `len` bytes of `file` from `offset` to `hasher` through `buffer`, counting
