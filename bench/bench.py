@@ -321,9 +321,9 @@ LIMIT_THREADS = (1, 2, 8, 32, 64, 128)
 #: files only): one huge page in flight per thread.
 DIRECT_LIMIT_THREADS = (2, 8, 32, 128)
 
-#: Files larger than this are read in stretches by the storage limit, and around the
-#: page cache by its `direct` mode (its PIECE).
-LIMIT_PIECE = 8 * MIB
+#: Files this large are read around the page cache by the storage limit's `direct`
+#: mode (its DIRECT_MIN_LEN), as checksig reads them when they are not cached.
+DIRECT_MIN_LEN = 32 * MIB
 
 
 def storage_limit_program(repo: Path) -> Optional[str]:
@@ -430,7 +430,7 @@ def main() -> int:
         manifest = root / TOOLS[algorithm_of(key)][1]
         with_limit = mode == "cold" and limit_program and manifest and key != "create"
         with_direct_limit = with_limit and any(
-            p.stat().st_size > LIMIT_PIECE for p in root.rglob("*") if p.is_file())
+            p.stat().st_size >= DIRECT_MIN_LEN for p in root.rglob("*") if p.is_file())
         for round_number in range(args.runs):
             # Every tool and every thread count of the storage limit once, in a shuffled
             # order each round (seeded: repeatable): on a shared disk, whatever follows
