@@ -66,7 +66,11 @@ fn main() {
     for (index, path) in paths.iter().enumerate() {
         let len = std::fs::metadata(path).expect("listed files exist").len();
         let around_cache = direct && len >= DIRECT_MIN_LEN;
-        let piece = if around_cache { HUGE_PAGE as u64 } else { PIECE };
+        let piece = if around_cache {
+            HUGE_PAGE as u64
+        } else {
+            PIECE
+        };
         if len <= PIECE {
             pieces.push((index, 0, u64::MAX, false));
         } else {
