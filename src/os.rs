@@ -167,6 +167,18 @@ impl Drop for AlignedBuffer {
     }
 }
 
+/// A zeroed buffer of `len` bytes, or `OutOfMemory` where it cannot be had (an
+/// address-space limit): for buffers a read can do without, so that the caller goes on
+/// another way, or fails one file, instead of the process ended by a failed `Vec`.
+pub(crate) fn try_zeroed_buffer(len: usize) -> io::Result<Vec<u8>> {
+    let mut buffer = Vec::new();
+    buffer
+        .try_reserve_exact(len)
+        .map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
+    buffer.resize(len, 0);
+    Ok(buffer)
+}
+
 /// How far ahead of a large file's reader [`ReadAhead`] keeps the kernel reading.
 const READ_AHEAD: u64 = 32 * 1024 * 1024;
 

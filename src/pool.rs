@@ -837,13 +837,8 @@ fn hash_alternating_from(
     buffer: &mut [u8],
     control: &Control,
 ) -> io::Result<Digests> {
-    let chunk = || {
-        let mut chunk = Vec::new();
-        chunk.try_reserve_exact(ALTERNATE_CHUNK_LEN).ok()?;
-        chunk.resize(ALTERNATE_CHUNK_LEN, 0u8);
-        Some(chunk)
-    };
-    let (Some(my_chunk), Some(their_chunk)) = (chunk(), chunk()) else {
+    let chunk = || crate::os::try_zeroed_buffer(ALTERNATE_CHUNK_LEN);
+    let (Ok(my_chunk), Ok(their_chunk)) = (chunk(), chunk()) else {
         return hash_rest(file, start, hasher, buffer, control);
     };
     let (to_helper, helper_turns) = bounded::<Hashers>(1);

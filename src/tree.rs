@@ -33,7 +33,7 @@ use blake3::hazmat::{
 
 use crate::algorithm::Digest;
 use crate::control::Control;
-use crate::os::{AlignedBuffer, ReadAhead, DIRECT_ALIGN, HUGE_PAGE_LEN};
+use crate::os::{try_zeroed_buffer, AlignedBuffer, ReadAhead, DIRECT_ALIGN, HUGE_PAGE_LEN};
 
 /// The smallest subtree a thread claims: large enough that claiming and merging cost
 /// nothing next to hashing it.
@@ -76,7 +76,7 @@ pub(crate) fn hash_blake3(
     if len <= MIN_SUBTREE_LEN {
         // One subtree: the plain hasher, no merge (a single chunk has no parent).
         let mut hasher = blake3::Hasher::new();
-        let buffer = &mut cached_buffer()?;
+        let buffer = &mut try_zeroed_buffer(READ_LEN)?;
         read_into(
             file,
             (0, len),
@@ -156,7 +156,7 @@ fn hash_subtrees(
         let mut cached: Vec<u8>;
         let buffer = match &mut direct {
             Some(direct) => direct.as_mut_slice(),
-            None => match cached_buffer() {
+            None => match try_zeroed_buffer(READ_LEN) {
                 Ok(buffer) => {
                     cached = buffer;
                     &mut cached[..]
@@ -223,17 +223,6 @@ fn hash_subtrees(
         })
         .collect();
     Ok(Digest::new(root.root_hash(&values).as_bytes()))
-}
-
-/// A buffer for reads through the page cache; where memory is short (an address-space
-/// limit), an error for the file instead of the process ended by a failed allocation.
-fn cached_buffer() -> io::Result<Vec<u8>> {
-    let mut buffer = Vec::new();
-    buffer
-        .try_reserve_exact(READ_LEN)
-        .map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
-    buffer.resize(READ_LEN, 0);
-    Ok(buffer)
 }
 
 /// Feeds `len` bytes of `file` from `offset` to `hasher` through `buffer`, counting
