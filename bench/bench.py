@@ -326,6 +326,16 @@ DIRECT_LIMIT_THREADS = (2, 8, 32, 128)
 DIRECT_MIN_LEN = 32 * MIB
 
 
+def best_limit(times: Dict[int, List[float]]) -> Tuple[Optional[float], int, str]:
+    """A storage limit from its runs by thread count: the best median (None without
+    runs), the thread count that gave it, and every count's median for the notes."""
+    medians = {n: statistics.median(v) for n, v in times.items() if v}
+    if not medians:
+        return None, 0, ""
+    best = min(medians, key=lambda n: medians[n])
+    return medians[best], best, ", ".join(f"{n}: {m:.3f}" for n, m in medians.items())
+
+
 def storage_limit_program(repo: Path) -> Optional[str]:
     """Builds bench/storage_limit.rs (a cargo example) and returns its path."""
     built = subprocess.run(
@@ -458,7 +468,7 @@ def main() -> int:
                 times[tool].append(elapsed)
                 rss[tool] = max(rss[tool], peak)
         median = {t: statistics.median(v) for t, v in times.items()}
-        limit = min((statistics.median(v) for v in limits.values() if v), default=None)
+        limit, best, per_count = best_limit(limits)
         best_python = min((median[t] for t in ("hashlib-loop", "hashlib-threads") if t in median), default=None)
         name = f"{SETS[key]}, {mode}"
         for tool in chosen:
@@ -470,19 +480,13 @@ def main() -> int:
                   f"| {ratio(best_python)} | {ratio(limit)} |")
             chart_rows.append((SETS[key], mode, label, median[tool]))
         if limit is not None:
-            best = min(limits, key=lambda n: statistics.median(limits[n]) if limits[n] else 1e9)
-            per_count = ", ".join(f"{n}: {statistics.median(v):.3f}" for n, v in limits.items() if v)
             gnu = median.get("sha1sum")
             print(f"| {name} | storage limit (plain reads, {best} threads) | {limit:.3f} | - | - "
                   f"| {f'{limit / gnu:.2f}' if gnu else '-'} | - | - | 1.00 |")
             notes.append(f"{name}: storage limit by thread count (s): {per_count}")
             chart_rows.append((SETS[key], mode, "storage limit", limit))
-        if any(direct_limits.values()):
-            direct = min(statistics.median(v) for v in direct_limits.values() if v)
-            best = min((n for n in direct_limits if direct_limits[n]),
-                       key=lambda n: statistics.median(direct_limits[n]))
-            per_count = ", ".join(f"{n}: {statistics.median(v):.3f}"
-                                  for n, v in direct_limits.items() if v)
+        direct, best, per_count = best_limit(direct_limits)
+        if direct is not None:
             gnu = median.get("sha1sum")
             print(f"| {name} | storage limit (around the page cache, huge pages, {best} threads) "
                   f"| {direct:.3f} | - | - | {f'{direct / gnu:.2f}' if gnu else '-'} | - | - "
