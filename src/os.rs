@@ -1,6 +1,7 @@
 //! The OS layer: the root directory, opening regular files and `stat` relative to a
-//! directory descriptor, and listing directories by descriptor. The bottom of the
-//! crate's I/O: everything above asks it, and nothing here knows about manifests.
+//! directory descriptor, listing directories by descriptor, and reading files, through
+//! the page cache or around it into buffers of its own. The bottom of the crate's I/O:
+//! everything above asks it, and nothing here knows about manifests.
 //!
 //! Built on `rustix`, whose safe wrappers of `openat`, `fstatat`, `fstat` and
 //! `getdents` need no `unsafe` here, and which makes each of them one plain system
@@ -17,6 +18,7 @@ use std::fs::File;
 use std::io;
 use std::num::NonZeroU64;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
@@ -58,6 +60,38 @@ pub(crate) fn is_in_page_cache(file: &File, buffer: &mut [u8]) -> Option<bool> {
 /// Alignment of a read that bypasses the page cache: its buffer, offset and length
 /// must be multiples of the device's logical block (512 bytes or 4 KiB).
 pub(crate) const DIRECT_ALIGN: usize = 4096;
+
+/// Fills `buffer` with `file`'s bytes from `offset`: short only at the end of the file.
+///
+/// `around_cache`: `file` is read around the page cache ([`set_direct_reads`]), and
+/// `offset` and the buffer are aligned to [`DIRECT_ALIGN`]. Such a read ends off the
+/// block alignment only at the end of the file, where reading on from an unaligned
+/// offset would be refused, so a read that ends there ends the buffer. Anywhere else
+/// (a file system with no alignment rule) it is read on; a refusal there is an
+/// `InvalidInput` error, on which the callers read the rest through the page cache.
+pub(crate) fn fill_at(
+    file: &File,
+    buffer: &mut [u8],
+    offset: u64,
+    around_cache: bool,
+) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match file.read_at(&mut buffer[filled..], offset + filled as u64) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+        if around_cache
+            && filled % DIRECT_ALIGN != 0
+            && file.metadata()?.len() <= offset + filled as u64
+        {
+            break;
+        }
+    }
+    Ok(filled)
+}
 
 /// Makes reads of `file` bypass the page cache from now on (`on`: `O_DIRECT` on its
 /// open file description, which only this process holds), or go through it again, as

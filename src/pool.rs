@@ -54,7 +54,6 @@ use std::ffi::CStr;
 use std::fs::File;
 use std::io::{self, Read};
 use std::num::NonZeroUsize;
-use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::thread;
@@ -64,7 +63,7 @@ use crossbeam_channel::{bounded, Receiver, Sender, TryRecvError};
 
 use crate::algorithm::{Algorithm, Digests, Hashers};
 use crate::control::Control;
-use crate::os::{AlignedBuffer, FileStat, OpenError, ReadAhead, RootDir};
+use crate::os::{fill_at, AlignedBuffer, FileStat, OpenError, ReadAhead, RootDir};
 use crate::report::Reason;
 use crate::text::os_reason;
 use crate::tree::Reads;
@@ -893,7 +892,7 @@ fn take_turns(
         if let Some(ahead) = &mut ahead {
             ahead.at(offset);
         }
-        let filled = read_chunk(file, &mut buffer, offset, false);
+        let filled = fill_at(file, &mut buffer, offset, false);
         let Some(mut hasher) = wait_for_turn(turns, spin) else {
             return Ok(None);
         };
@@ -932,7 +931,7 @@ fn hash_rest(
         if control.is_cancelled() {
             return Err(cancelled());
         }
-        let filled = read_chunk(file, buffer, offset, false)?;
+        let filled = fill_at(file, buffer, offset, false)?;
         hashers.update(&buffer[..filled]);
         control
             .bytes_done
@@ -1020,7 +1019,7 @@ fn read_pieces(
     let mut piece = first;
     loop {
         let offset = piece * DIRECT_PIECE_LEN as u64;
-        let read = read_chunk(file, buffer.as_mut_slice(), offset, true);
+        let read = fill_at(file, buffer.as_mut_slice(), offset, true);
         let last = !matches!(read, Ok(DIRECT_PIECE_LEN));
         if to_hash.send((buffer, read)).is_err() || last {
             return;
@@ -1094,37 +1093,6 @@ fn wait_for_turn(turns: &Receiver<Hashers>, spin: Duration) -> Option<Hashers> {
             Err(TryRecvError::Empty) => return turns.recv().ok(),
         }
     }
-}
-
-/// Fills `buffer` from `offset`, short only at the end of the file.
-///
-/// `around_cache`: `file` is read around the page cache ([`hash_direct`]). Such a read
-/// ends off the block alignment at the end of the file, where reading on from an
-/// unaligned offset would be refused, so a read that ends there ends the buffer.
-/// Anywhere else (a file system with no alignment rule) it is read on; a refusal then
-/// makes [`hash_pieces`] read the rest through the page cache: no buffer is cut short.
-fn read_chunk(
-    file: &File,
-    buffer: &mut [u8],
-    offset: u64,
-    around_cache: bool,
-) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buffer.len() {
-        match file.read_at(&mut buffer[filled..], offset + filled as u64) {
-            Ok(0) => break,
-            Ok(read) => filled += read,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(error) => return Err(error),
-        }
-        if around_cache
-            && filled % crate::os::DIRECT_ALIGN != 0
-            && file.metadata()?.len() <= offset + filled as u64
-        {
-            break;
-        }
-    }
-    Ok(filled)
 }
 
 fn cancelled() -> io::Error {

@@ -22,7 +22,6 @@
 
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::thread;
@@ -33,7 +32,9 @@ use blake3::hazmat::{
 
 use crate::algorithm::Digest;
 use crate::control::Control;
-use crate::os::{try_zeroed_buffer, AlignedBuffer, ReadAhead, DIRECT_ALIGN, HUGE_PAGE_LEN};
+use crate::os::{
+    fill_at, try_zeroed_buffer, AlignedBuffer, ReadAhead, DIRECT_ALIGN, HUGE_PAGE_LEN,
+};
 
 /// The smallest subtree a thread claims: large enough that claiming and merging cost
 /// nothing next to hashing it.
@@ -254,15 +255,10 @@ fn read_into(
         } else {
             buffer.len().min(left)
         };
-        let read = match file.read_at(&mut buffer[..want], offset + done) {
-            Ok(0) => return Err(shrank()),
-            // (A file grown since it was sized: only its first `len` bytes.)
-            Ok(read) => read.min(left),
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) => return Err(error),
-        };
-        if around_cache && read < left && read % DIRECT_ALIGN != 0 {
-            // Short of a block before `len`: the end of the file came first.
+        // (A file grown since it was sized: only its first `len` bytes.)
+        let read = fill_at(file, &mut buffer[..want], offset + done, around_cache)?.min(left);
+        if read < want.min(left) {
+            // Short before `len`: the end of the file came first.
             return Err(shrank());
         }
         hasher.update(&buffer[..read]);
