@@ -250,14 +250,26 @@ impl Run<'_> {
                 ),
             };
             thread::scope(|scope| {
+                // A reader that cannot be had (a process or address-space limit) is no
+                // longer counted as claiming, else the others would wait for the large
+                // files it might add, and the run would never end: the others read its
+                // share. (Its sender is dropped with the closure.)
                 let spawn = |sender: Sender<Message>, own_root: bool| {
                     let shared = &shared;
-                    scope.spawn(move || shared.reader(defer, !sized, own_root, &sender))
+                    let reader = move || shared.reader(defer, !sized, own_root, &sender);
+                    let spawned = thread::Builder::new().spawn_scoped(scope, reader);
+                    if spawned.is_err() {
+                        shared.claiming.fetch_sub(1, Ordering::AcqRel);
+                        shared.large_added.notify_all();
+                    }
+                    spawned.ok()
                 };
                 // A root descriptor of its own for one reader per core (see `reader`).
                 let mut threads: Vec<_> = (0..first)
-                    .map(|reader| spawn(sender.clone(), reader < cores))
+                    .filter_map(|reader| spawn(sender.clone(), reader < cores))
                     .collect();
+                // Without a reader no file would be decided: a run that must not pass.
+                assert!(!threads.is_empty(), "no reader thread could be started");
                 #[cfg(test)]
                 tests::STARTED_READERS.with(|started| started.set(started.get() + first));
                 // Only the readers hold senders: the loop ends when they all have.
@@ -275,7 +287,7 @@ impl Run<'_> {
                             // stops waiting for large files they may add. If every
                             // batch is claimed already, they find none and stop.
                             shared.claiming.fetch_add(more, Ordering::AcqRel);
-                            threads.extend((0..more).map(|_| spawn(sender.clone(), false)));
+                            threads.extend((0..more).filter_map(|_| spawn(sender.clone(), false)));
                             #[cfg(test)]
                             tests::STARTED_READERS
                                 .with(|started| started.set(started.get() + more));

@@ -1,0 +1,80 @@
+//! A thread that cannot be started (a process or address-space limit) ends no check
+//! in a hang or a pass: each thread the check starts is made to fail in turn, by a
+//! `pthread_create` preloaded from `tests/c/fail_nth_thread.c`, in a child process
+//! (this test binary run again) checking a large file beside a small one.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{c_verify, sha1_hex, TempDir};
+
+/// In the child: checks `CHECKSIG_CHILD_ROOT` and prints the outcome.
+#[test]
+fn child_checks_the_root_it_is_given() {
+    let Some(root) = std::env::var_os("CHECKSIG_CHILD_ROOT") else {
+        return;
+    };
+    println!("outcome: {:?}", c_verify(Path::new(&root)));
+}
+
+#[test]
+fn a_thread_that_cannot_be_started_ends_the_check_with_its_verdict_or_an_error() {
+    let shim_dir = TempDir::new("thread-shim");
+    let shim = shim_dir.path().join("fail_nth_thread.so");
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c/fail_nth_thread.c");
+    let status = Command::new("gcc")
+        .args(["-shared", "-fPIC", "-Wall", "-Werror", "-o"])
+        .arg(&shim)
+        .arg(&source)
+        .arg("-ldl")
+        .status()
+        .expect("gcc is installed");
+    assert!(status.success(), "the shim does not compile");
+
+    // 40 MiB (a large file, waited for by the readers of small ones) and a small file.
+    let big: Vec<u8> = (0..40u32 << 20).map(|i| (i * 7 + i / 4093) as u8).collect();
+    let good = TempDir::new("thread-good");
+    good.write(b"big", &big);
+    good.write(b"small", b"small\n");
+    let manifest = format!("{}  big\n{}  small\n", sha1_hex(&big), sha1_hex(b"small\n"));
+    good.manifest(manifest.as_bytes());
+    let bad = TempDir::new("thread-bad");
+    bad.write(b"big", &big);
+    bad.write(b"small", b"SMALL\n");
+    bad.manifest(manifest.as_bytes());
+
+    for failing in 1..=12 {
+        for (root, intact) in [(&good, true), (&bad, false)] {
+            let output = Command::new("timeout")
+                .arg("60")
+                .arg(std::env::current_exe().unwrap())
+                .args([
+                    "--exact",
+                    "child_checks_the_root_it_is_given",
+                    "--nocapture",
+                ])
+                .args(["--test-threads", "1"])
+                .env("CHECKSIG_CHILD_ROOT", root.path())
+                .env("FAIL_THREAD_N", failing.to_string())
+                .env("LD_PRELOAD", &shim)
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            let label = format!("thread {failing} failing, intact: {intact}");
+            // 124: `timeout` killed a hung check.
+            assert_ne!(output.status.code(), Some(124), "{label}: hung");
+            let outcome = stdout
+                .lines()
+                .find_map(|line| Some(line.split_once("outcome: ")?.1))
+                .unwrap_or_else(|| panic!("{label}: no outcome\n{stdout}"));
+            if intact {
+                // Passed, or an error saying why it could not run: never a mismatch.
+                assert!(!outcome.contains("mismatch"), "{label}: {outcome}");
+            } else {
+                assert_ne!(outcome, "None", "{label}: a tampered file passed");
+            }
+        }
+    }
+}
