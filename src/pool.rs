@@ -687,7 +687,9 @@ impl<F: FileNames> Shared<'_, F> {
             if algorithms == [Algorithm::Blake3] {
                 let threads = self.blake3_threads();
                 let reads = Reads::ThroughCache;
-                crate::tree::hash_blake3(&opened, len, threads, reads, control).map(Digests::One)
+                let hashed =
+                    crate::tree::hash_blake3(&opened, len, threads, reads, control, buffer);
+                hashed.map(Digests::One)
             } else {
                 hash_alternating(&opened, len, algorithms, buffer, control)
             }
@@ -750,7 +752,7 @@ impl<F: FileNames> Shared<'_, F> {
                 0 | 1 => (self.blake3_threads(), Reads::ThroughCache),
                 reads => (reads, Reads::AroundCache),
             };
-            let hashed = crate::tree::hash_blake3(file, len, threads, how, control);
+            let hashed = crate::tree::hash_blake3(file, len, threads, how, control, buffer);
             self.direct_reads_left.fetch_add(reads, Ordering::AcqRel);
             return hashed.map(Digests::One);
         }

@@ -66,18 +66,19 @@ pub(crate) enum Reads {
 /// by `threads` threads (the calling one among them), read as `reads` says. Fails if
 /// the file is shorter than `len` when read, or has changed size by the end (a file
 /// being written is not the file to vouch for); stops with `Interrupted` when
-/// `control` is cancelled.
+/// `control` is cancelled. `buffer`: the calling thread's own, for its reads through
+/// the page cache, so that a file is hashed even when no other buffer can be had.
 pub(crate) fn hash_blake3(
     file: &File,
     len: u64,
     threads: usize,
     reads: Reads,
     control: &Control,
+    buffer: &mut [u8],
 ) -> io::Result<Digest> {
     if len <= MIN_SUBTREE_LEN {
         // One subtree: the plain hasher, no merge (a single chunk has no parent).
         let mut hasher = blake3::Hasher::new();
-        let buffer = &mut try_zeroed_buffer(READ_LEN)?;
         read_into(
             file,
             (0, len),
@@ -92,7 +93,7 @@ pub(crate) fn hash_blake3(
     let threads = threads.max(1);
     if reads == Reads::AroundCache {
         let counted = AtomicU64::new(0);
-        match hash_subtrees_around_cache(file, len, threads, control, &counted) {
+        match hash_subtrees_around_cache(file, len, threads, control, &counted, buffer) {
             // Refused by a file system that took the flag but not a read: every byte
             // again, through the cache, the progress put back as it was.
             Err(error) if error.kind() == io::ErrorKind::InvalidInput => {
@@ -104,7 +105,8 @@ pub(crate) fn hash_blake3(
             Err(error) => return Err(error),
         }
     }
-    hash_subtrees(file, len, threads, Vec::new(), control, &AtomicU64::new(0))
+    let counted = AtomicU64::new(0);
+    hash_subtrees(file, len, threads, Vec::new(), control, &counted, buffer)
 }
 
 /// [`hash_blake3`] around the page cache: `None` where the file system refuses the
@@ -116,6 +118,7 @@ fn hash_subtrees_around_cache(
     threads: usize,
     control: &Control,
     counted: &AtomicU64,
+    own: &mut [u8],
 ) -> io::Result<Option<Digest>> {
     let buffers = (0..threads).map(|_| AlignedBuffer::new(HUGE_PAGE_LEN));
     let Ok(buffers) = buffers.collect::<io::Result<Vec<_>>>() else {
@@ -124,7 +127,7 @@ fn hash_subtrees_around_cache(
     if !crate::os::set_direct_reads(file, true) {
         return Ok(None);
     }
-    let hashed = hash_subtrees(file, len, threads, buffers, control, counted);
+    let hashed = hash_subtrees(file, len, threads, buffers, control, counted, own);
     // Back as it was opened, for whoever reads the file next.
     crate::os::set_direct_reads(file, false);
     hashed.map(Some)
@@ -132,8 +135,9 @@ fn hash_subtrees_around_cache(
 
 /// [`hash_blake3`] of a file longer than one subtree: `threads` threads each claim the
 /// next subtree; each reads into its own buffer from `direct` (around the page cache,
-/// the file's flag set), or, none left there, into a new one through the page cache.
-/// The bytes hashed are counted into the progress and into `counted`.
+/// the file's flag set), or, none left there, through the page cache into `own` (the
+/// calling thread) or a new one. The bytes hashed are counted into the progress and
+/// into `counted`.
 fn hash_subtrees(
     file: &File,
     len: u64,
@@ -141,6 +145,7 @@ fn hash_subtrees(
     mut direct: Vec<AlignedBuffer>,
     control: &Control,
     counted: &AtomicU64,
+    own: &mut [u8],
 ) -> io::Result<Digest> {
     let max_subtree = MIN_SUBTREE_LEN.max(len / (threads as u64 * SUBTREES_PER_THREAD));
     let mut subtrees = Vec::new();
@@ -149,21 +154,21 @@ fn hash_subtrees(
     let values: Vec<Mutex<Option<ChainingValue>>> =
         subtrees.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
-    // `helper`: not the calling thread. A helper with no buffer to be had leaves its
-    // subtrees to the others; the calling thread fails the file.
-    let work = |direct: Option<AlignedBuffer>, helper: bool| -> io::Result<()> {
+    // `own`: the calling thread's buffer (helpers have none). A helper with no buffer
+    // to be had leaves its subtrees to the others; the calling thread always has one.
+    let work = |direct: Option<AlignedBuffer>, own: Option<&mut [u8]>| -> io::Result<()> {
         let around_cache = direct.is_some();
         let mut direct = direct;
         let mut cached: Vec<u8>;
-        let buffer = match &mut direct {
-            Some(direct) => direct.as_mut_slice(),
-            None => match try_zeroed_buffer(READ_LEN) {
+        let buffer = match (&mut direct, own) {
+            (Some(direct), _) => direct.as_mut_slice(),
+            (None, Some(own)) => own,
+            (None, None) => match try_zeroed_buffer(READ_LEN) {
                 Ok(buffer) => {
                     cached = buffer;
                     &mut cached[..]
                 }
-                Err(_) if helper => return Ok(()),
-                Err(error) => return Err(error),
+                Err(_) => return Ok(()),
             },
         };
         loop {
@@ -198,11 +203,11 @@ fn hash_subtrees(
         let helpers: Vec<_> = (1..threads)
             .filter_map(|_| {
                 let buffer = direct.pop();
-                let helper = move || work(buffer, true);
+                let helper = move || work(buffer, None);
                 thread::Builder::new().spawn_scoped(scope, helper).ok()
             })
             .collect();
-        let mine = work(direct.pop(), false);
+        let mine = work(direct.pop(), Some(own));
         let theirs = helpers
             .into_iter()
             .map(|helper| helper.join().expect("hashing helper panicked"));
@@ -358,7 +363,9 @@ mod tests {
                 ]
             }) {
                 let control = Control::default();
-                let digest = hash_blake3(&file, len as u64, threads, reads, &control).unwrap();
+                let digest =
+                    hash_blake3(&file, len as u64, threads, reads, &control, &mut [0; 4096])
+                        .unwrap();
                 let label = format!("{len} {threads} {reads:?}");
                 assert_eq!(digest.as_bytes(), expected.as_bytes(), "{label}");
                 assert_eq!(control.progress().bytes_done, len as u64, "{label}");
@@ -372,7 +379,14 @@ mod tests {
         for real_len in [5 * 1024 * 1024, 5 * 1024 * 1024 + 100] {
             let (file, _) = file_of(real_len);
             for reads in [Reads::ThroughCache, Reads::AroundCache] {
-                let result = hash_blake3(&file, 9 * 1024 * 1024, 2, reads, &Control::default());
+                let result = hash_blake3(
+                    &file,
+                    9 << 20,
+                    2,
+                    reads,
+                    &Control::default(),
+                    &mut [0; 4096],
+                );
                 let error = result.unwrap_err().to_string();
                 assert!(error.contains("shrank"), "{real_len} {reads:?}: {error}");
             }
@@ -385,7 +399,7 @@ mod tests {
         let control = Control::default();
         control.cancel();
         for reads in [Reads::ThroughCache, Reads::AroundCache] {
-            let result = hash_blake3(&file, 16 * 1024 * 1024, 2, reads, &control);
+            let result = hash_blake3(&file, 16 << 20, 2, reads, &control, &mut [0; 4096]);
             assert_eq!(
                 result.unwrap_err().kind(),
                 io::ErrorKind::Interrupted,
