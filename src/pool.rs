@@ -63,7 +63,9 @@ use crossbeam_channel::{bounded, Receiver, Sender, TryRecvError};
 
 use crate::algorithm::{Algorithm, Digests, Hashers};
 use crate::control::Control;
-use crate::os::{fill_at, AlignedBuffer, FileStat, OpenError, ReadAhead, RootDir};
+use crate::os::{
+    fill_at, try_zeroed_buffer, AlignedBuffer, FileStat, OpenError, ReadAhead, RootDir,
+};
 use crate::report::Reason;
 use crate::text::os_reason;
 use crate::tree::Reads;
@@ -850,7 +852,7 @@ fn hash_alternating_from(
     buffer: &mut [u8],
     control: &Control,
 ) -> io::Result<Digests> {
-    let chunk = || crate::os::try_zeroed_buffer(ALTERNATE_CHUNK_LEN);
+    let chunk = || try_zeroed_buffer(ALTERNATE_CHUNK_LEN);
     let (Ok(my_chunk), Ok(their_chunk)) = (chunk(), chunk()) else {
         return hash_rest(file, start, hasher, buffer, control);
     };
