@@ -13,7 +13,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use checksig::{check, check_with, Control, Error, Options, Reason};
-use common::{c_verify, gnu_sha1sum, log_dir, sha1_hex, TempDir};
+use common::{c_verify, evict, gnu_sha1sum, log_dir, sha1_hex, TempDir};
 
 /// Runs `body` on a thread and fails the test if it takes longer than `limit`: a hang
 /// must show up as a failure, not as a test run that never ends.
@@ -422,27 +422,45 @@ fn progress_is_monotonic_and_ends_at_the_totals() {
 fn cancel_from_another_thread_stops_promptly() {
     // Far longer to hash than the time allowed after cancelling: several files (one
     // worker each), and one large file (hashed by two threads taking turns when a
-    // core is spare).
+    // core is spare); each in the page cache, then evicted from it, where a large
+    // file has many reads in flight around the cache, on threads of their own.
     for (count, size) in [(4, 96 << 20), (1, 256 << 20)] {
         let dir = big_dir("cancel", count, size);
-        let control = Arc::new(Control::default());
-        let canceller = {
-            let control = Arc::clone(&control);
-            thread::spawn(move || {
-                while control.progress().bytes_done == 0 {
-                    thread::sleep(Duration::from_millis(1));
+        for evicted in [false, true] {
+            if evicted {
+                for i in 0..count {
+                    evict(&dir.join(format!("big-{i}.bin").as_bytes()));
                 }
-                control.cancel();
-                Instant::now()
-            })
-        };
-        let result = check_with(dir.path(), &Options::default(), &control);
-        let returned = Instant::now();
-        let cancelled_at = canceller.join().unwrap();
-        assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
-        let delay = returned - cancelled_at;
-        assert!(delay < Duration::from_millis(500), "took {delay:?} to stop");
-        assert!(control.progress().bytes_done < (count * size) as u64);
+            }
+            let label = format!("{count} x {size} bytes, evicted: {evicted}");
+            let control = Arc::new(Control::default());
+            let canceller = {
+                let control = Arc::clone(&control);
+                thread::spawn(move || {
+                    while control.progress().bytes_done == 0 {
+                        thread::sleep(Duration::from_millis(1));
+                    }
+                    control.cancel();
+                    Instant::now()
+                })
+            };
+            let result = check_with(dir.path(), &Options::default(), &control);
+            let returned = Instant::now();
+            let cancelled_at = canceller.join().unwrap();
+            assert!(
+                matches!(result, Err(Error::Cancelled)),
+                "{label}: {result:?}"
+            );
+            let delay = returned - cancelled_at;
+            assert!(
+                delay < Duration::from_millis(500),
+                "{label}: took {delay:?} to stop"
+            );
+            assert!(
+                control.progress().bytes_done < (count * size) as u64,
+                "{label}"
+            );
+        }
     }
 }
 

@@ -315,8 +315,10 @@ static double seconds_now(void) {
 }
 
 /* Cancels a check of a large data set from this thread while it runs: it must end
- * promptly as CANCELLED, with progress short of the totals, and leak nothing. */
-static void test_cancel(const char *big) {
+ * within `bound` seconds as CANCELLED, with progress short of the totals, and leak
+ * nothing. (The caller evicted the data set from the page cache: reads are in flight
+ * around it when the cancel comes.) */
+static void test_cancel(const char *big, double bound) {
     /* Many reads in flight: every one of them is stopped, and nothing leaks. */
     checksig_options options;
     memset(&options, 0, sizeof options);
@@ -334,7 +336,7 @@ static void test_cancel(const char *big) {
     checksig_cancel(check);
     EXPECT(checksig_wait(check, 5000));
     double stopped_after = seconds_now() - cancelled_at;
-    if (stopped_after > 0.5) {
+    if (stopped_after > bound) {
         fprintf(stderr, "cancel took %.3f s\n", stopped_after);
         failures++;
     }
@@ -346,8 +348,10 @@ static void test_cancel(const char *big) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 6) {
-        fprintf(stderr, "usage: %s GOOD_DIR BAD_DIR EXPECTED_MESSAGE checksig_free|free BIG_DIR\n",
+    if (argc != 7) {
+        fprintf(stderr,
+                "usage: %s GOOD_DIR BAD_DIR EXPECTED_MESSAGE checksig_free|free BIG_DIR "
+                "CANCEL_SECONDS\n",
                 argv[0]);
         return 2;
     }
@@ -356,7 +360,7 @@ int main(int argc, char **argv) {
     test_create(argv[1]);
     test_tables();
     test_stream(argv[2]);
-    test_cancel(argv[5]);
+    test_cancel(argv[5], strtod(argv[6], NULL));
     if (failures != 0) {
         fprintf(stderr, "%d check(s) failed\n", failures);
         return 1;

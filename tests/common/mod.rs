@@ -115,6 +115,15 @@ pub const AWKWARD_NAMES: &[&[u8]] = &[
     b"sub dir/deeper/file",
 ];
 
+/// Drops `path`'s data from the page cache (written back first: dirty pages stay), as
+/// the benchmark does before a cold run. A hint the kernel may ignore (tmpfs keeps its
+/// files): a test that needs the file cold says what it found.
+pub fn evict(path: &Path) {
+    let file = fs::File::open(path).unwrap();
+    file.sync_all().unwrap();
+    rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::DontNeed).unwrap();
+}
+
 /// Peak resident memory of this process, in bytes.
 pub fn peak_rss() -> u64 {
     let status = fs::read_to_string("/proc/self/status").unwrap();
