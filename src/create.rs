@@ -28,7 +28,7 @@ use crate::algorithm::Algorithm;
 use crate::control::Control;
 use crate::os::{DirEntry, EntryKind, FileStat, RootDir};
 use crate::paths::{display_join, lexical_clean};
-use crate::pool::{FileNames, Outcome, Run};
+use crate::pool::{Ended, FileNames, Outcome, Run};
 use crate::report::Error;
 use crate::text::{needs_escape, push_escaped};
 
@@ -202,10 +202,12 @@ fn manifest_contents(
         control,
     };
     let mut outcomes = vec![None; walk.files.len()];
-    if !run.hash_all(&files, |file, outcome| {
+    match run.hash_all(&files, |file, outcome| {
         outcomes[file as usize] = Some(outcome)
     }) {
-        return Err(Error::Cancelled);
+        Ended::Finished => {}
+        Ended::Cancelled => return Err(Error::Cancelled),
+        Ended::NoThread(error) => return Err(Error::NoThread(error)),
     }
 
     let mut contents = Vec::new();

@@ -34,6 +34,18 @@ pub(crate) fn open_file_limit() -> u64 {
         .unwrap_or(u64::MAX)
 }
 
+/// Bytes of address space this process may still map under its limit (`RLIMIT_AS`,
+/// `ulimit -v`, common on shared compute clusters): the limit less what is mapped now
+/// (`/proc/self/statm`). `None` where there is no limit; where what is mapped cannot
+/// be read, none is taken to be left.
+pub(crate) fn address_space_left() -> Option<u64> {
+    let limit = rustix::process::getrlimit(rustix::process::Resource::As).current?;
+    let statm = std::fs::read_to_string("/proc/self/statm").ok();
+    let pages = statm.and_then(|statm| statm.split(' ').next()?.parse::<u64>().ok());
+    let mapped = pages.map_or(limit, |pages| pages * rustix::param::page_size() as u64);
+    Some(limit.saturating_sub(mapped))
+}
+
 /// Tells the kernel that `file` will be read from start to end
 /// (`POSIX_FADV_SEQUENTIAL`): it then reads ahead twice as far, which keeps a cold
 /// large file streaming while its last chunk is hashed. Only a hint: errors are

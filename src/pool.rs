@@ -79,6 +79,9 @@ const REPLACED: &str = "replaced since the tree was listed";
 /// 128 KiB 0.34 s, 256 KiB 0.39 s).
 const READ_BUFFER_LEN: usize = 128 * 1024;
 
+/// A reader's buffer where [`READ_BUFFER_LEN`] cannot be had: on its stack.
+const STACK_BUFFER_LEN: usize = 16 * 1024;
+
 /// Files at least this large are not hashed by the thread that opened them but put on
 /// the heap of large files (see the module's doc). Small enough that a batch of small
 /// files is at most a fraction of a second of hashing, however it falls.
@@ -119,6 +122,10 @@ const DIRECT_PIECE_LEN: usize = crate::os::HUGE_PAGE_LEN;
 /// little and costs the memory bound.
 const DIRECT_READS_PER_FILE: usize = 8;
 
+/// The address space a read in flight around the page cache may map: its reader
+/// thread (stack and arena, see [`THREAD_COST`]) and its piece.
+const DIRECT_READ_COST: u64 = (2 + 64) * 1024 * 1024 + DIRECT_PIECE_LEN as u64;
+
 /// Reads in flight around the page cache across a run, at most (each holds a
 /// [`DIRECT_PIECE_LEN`] buffer and a thread): bounds the memory whatever the cores.
 const DIRECT_READS_BUDGET: usize = 2 * DIRECT_READS_PER_FILE;
@@ -155,6 +162,41 @@ const WATCH_WINDOW: u32 = 16;
 
 /// Descriptors left to the host process when the open-file limit bounds the readers.
 const RESERVED_DESCRIPTORS: u64 = 32;
+
+/// Address space a run leaves unspent under a limit on it (`RLIMIT_AS`, `ulimit -v`;
+/// [`affordable`]): for what cannot fail gracefully. Every thread allocates as it
+/// starts (its thread-local data; C's allocator maps an arena of 64 MiB for it when it
+/// can), and where that fails the C library ends the process ("cannot allocate memory
+/// for thread-local data"), which no caller can catch.
+const ADDRESS_SPACE_RESERVE: u64 = 96 * 1024 * 1024;
+
+/// The address space a thread of ours may map: its stack (Rust's default for a
+/// spawned thread, 2 MiB), the C allocator's arena for it (64 MiB, glibc's size on
+/// 64-bit systems; it maps one per thread up to 8 per core, so not every thread
+/// does, but when they do is not ours to know), and a read buffer.
+const THREAD_COST: u64 = (2 + 64) * 1024 * 1024 + READ_BUFFER_LEN as u64;
+
+/// How many of `wanted` more threads or buffers, each mapping `cost` bytes, the run
+/// may start: all of them without a limit on the address space; under one, as many
+/// as fit in half of what is left beyond [`ADDRESS_SPACE_RESERVE`] (the other half
+/// for a large file deciding at the same moment), which may be none. Asked when more
+/// threads are wanted, not once per run: what is left moves with the C allocator's
+/// arenas, which are mapped as threads first allocate.
+///
+/// Why: each extra thread and buffer is fallible on its own (a failed one means the
+/// file is read another way, on fewer threads), but a thread that starts with too
+/// little left ends the whole process. Measured, the CLI on six files of 33-100 MiB
+/// evicted, `ulimit -v` swept from 28 to 240 MB in 6 MB steps: before, the process
+/// was ended at 64, 148 and 196 MB (BLAKE3) and 76 and 82 MB (SHA-1 and BLAKE3).
+fn affordable(wanted: usize, cost: u64) -> usize {
+    match crate::os::address_space_left() {
+        None => wanted,
+        Some(left) => {
+            let spare = left.saturating_sub(ADDRESS_SPACE_RESERVE) / 2;
+            wanted.min(usize::try_from(spare / cost).unwrap_or(usize::MAX))
+        }
+    }
+}
 
 /// The files a pool works on: `count()` of them, each named relative to the root.
 pub(crate) trait FileNames: Sync {
@@ -204,15 +246,27 @@ pub(crate) enum Outcome {
     Skipped,
 }
 
+/// How [`Run::hash_all`] ended.
+#[derive(Debug)]
+pub(crate) enum Ended {
+    /// Every file was decided.
+    Finished,
+    /// The run was cancelled: some files may not be.
+    Cancelled,
+    /// Not one reader thread could be started (a process or address-space limit): no
+    /// file was decided.
+    NoThread(io::Error),
+}
+
 impl Run<'_> {
     /// Opens, sizes and hashes every file, calling `on_decided` on the calling thread
     /// with each file's outcome (a digest, a failure, or, missing when ignored,
-    /// skipped) as soon as it is known, in no particular order. False when cancelled.
+    /// skipped) as soon as it is known, in no particular order.
     pub(crate) fn hash_all(
         &self,
         files: &impl FileNames,
         mut on_decided: impl FnMut(u32, Outcome),
-    ) -> bool {
+    ) -> Ended {
         let count = files.count();
         self.control
             .files_total
@@ -251,7 +305,7 @@ impl Run<'_> {
                         .min(DIRECT_READS_BUDGET),
                 ),
             };
-            thread::scope(|scope| {
+            let not_started = thread::scope(|scope| {
                 // A reader that cannot be had (a process or address-space limit) is no
                 // longer counted as claiming, else the others would wait for the large
                 // files it might add, and the run would never end: the others read its
@@ -264,14 +318,23 @@ impl Run<'_> {
                         shared.claiming.fetch_sub(1, Ordering::AcqRel);
                         shared.large_added.notify_all();
                     }
-                    spawned.ok()
+                    spawned
                 };
                 // A root descriptor of its own for one reader per core (see `reader`).
-                let mut threads: Vec<_> = (0..first)
-                    .filter_map(|reader| spawn(sender.clone(), reader < cores))
-                    .collect();
-                // Without a reader no file would be decided: a run that must not pass.
-                assert!(!threads.is_empty(), "no reader thread could be started");
+                let mut threads = Vec::with_capacity(most);
+                let mut not_started = None;
+                for reader in 0..first {
+                    match spawn(sender.clone(), reader < cores) {
+                        Ok(thread) => threads.push(thread),
+                        Err(error) => not_started = Some(error),
+                    }
+                }
+                // Without a reader no file would be decided: a run that must not pass,
+                // nor end the process (a panic's message needs memory there may not be).
+                if threads.is_empty() {
+                    let error = not_started.unwrap_or_else(|| io::Error::other("no reader"));
+                    return Some(error);
+                }
                 #[cfg(test)]
                 tests::STARTED_READERS.with(|started| started.set(started.get() + first));
                 // Only the readers hold senders: the loop ends when they all have.
@@ -284,12 +347,14 @@ impl Run<'_> {
                             }
                         }
                         Message::Grow(sender) => {
-                            let more = most - threads.len();
+                            let more = affordable(most - threads.len(), THREAD_COST);
                             // Counted as claiming before they start, so that no reader
                             // stops waiting for large files they may add. If every
                             // batch is claimed already, they find none and stop.
                             shared.claiming.fetch_add(more, Ordering::AcqRel);
-                            threads.extend((0..more).filter_map(|_| spawn(sender.clone(), false)));
+                            threads.extend(
+                                (0..more).filter_map(|_| spawn(sender.clone(), false).ok()),
+                            );
                             #[cfg(test)]
                             tests::STARTED_READERS
                                 .with(|started| started.set(started.get() + more));
@@ -301,9 +366,16 @@ impl Run<'_> {
                 for thread in threads {
                     thread.join().expect("reader panicked");
                 }
+                None
             });
+            if let Some(error) = not_started {
+                return Ended::NoThread(error);
+            }
         }
-        !self.control.is_cancelled()
+        match self.control.is_cancelled() {
+            true => Ended::Cancelled,
+            false => Ended::Finished,
+        }
     }
 
     /// Adds the size of every regular file to the progress total; false when cancelled.
@@ -450,7 +522,18 @@ impl<F: FileNames> Shared<'_, F> {
             .then(|| self.run.root.for_worker())
             .and_then(Result::ok);
         let root = own_root.as_ref().unwrap_or(self.run.root);
-        let mut buffer = vec![0u8; READ_BUFFER_LEN];
+        // Where no buffer can be had (an address-space limit), a smaller one on this
+        // thread's stack, mapped already: slower reads, but every file still decided.
+        // (Written only when used: 128 readers would otherwise touch 2 MiB of stack.)
+        let mut on_stack;
+        let mut on_heap = try_zeroed_buffer(READ_BUFFER_LEN).ok();
+        let buffer: &mut [u8] = match &mut on_heap {
+            Some(on_heap) => on_heap,
+            None => {
+                on_stack = [0u8; STACK_BUFFER_LEN];
+                &mut on_stack
+            }
+        };
         let mut name = Vec::new();
         let mut watch = ReadWatch::default();
         loop {
@@ -474,7 +557,7 @@ impl<F: FileNames> Shared<'_, F> {
                     }
                     Ok((opened, stat)) => {
                         let watch = timed.map(|started| (&mut watch, started));
-                        self.hash(file, opened, stat.len, &mut buffer, Caller::Batch, watch)
+                        self.hash(file, opened, stat.len, buffer, Caller::Batch, watch)
                     }
                 };
                 outcomes.push((file, outcome));
@@ -491,7 +574,7 @@ impl<F: FileNames> Shared<'_, F> {
             // A large file found while small ones are left is hashed now, if a core
             // is left for the small ones: it then runs beside them, not alone after.
             if let Some(file) = self.large_file_beside_batches() {
-                let outcome = self.hash_large(root, file, &mut name, &mut buffer, true);
+                let outcome = self.hash_large(root, file, &mut name, buffer, true);
                 if decided
                     .send(Message::Decided(vec![(file, outcome)]))
                     .is_err()
@@ -503,7 +586,7 @@ impl<F: FileNames> Shared<'_, F> {
         self.claiming.fetch_sub(1, Ordering::AcqRel);
         self.large_added.notify_all();
         while let Some((_, Reverse(file))) = self.next_large() {
-            let outcome = self.hash_large(root, file, &mut name, &mut buffer, false);
+            let outcome = self.hash_large(root, file, &mut name, buffer, false);
             if decided
                 .send(Message::Decided(vec![(file, outcome)]))
                 .is_err()
@@ -746,12 +829,13 @@ impl<F: FileNames> Shared<'_, F> {
         buffer: &mut [u8],
     ) -> io::Result<Digests> {
         let control = self.run.control;
+        let wanted = affordable(DIRECT_READS_PER_FILE, DIRECT_READ_COST);
         let reads = self
             .direct_reads_left
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |left| {
-                Some(left - left.min(DIRECT_READS_PER_FILE))
+                Some(left - left.min(wanted))
             })
-            .map_or(0, |left| left.min(DIRECT_READS_PER_FILE));
+            .map_or(0, |left| left.min(wanted));
         #[cfg(test)]
         tests::COLD_FILES_READ_AROUND_CACHE.fetch_add(usize::from(reads >= 2), Ordering::Relaxed);
         if algorithms == [Algorithm::Blake3] {
@@ -783,7 +867,8 @@ impl<F: FileNames> Shared<'_, F> {
     /// cores among the large files being hashed (this one counts itself), at least 2.
     fn blake3_threads(&self) -> usize {
         let large = self.hashing_large.load(Ordering::Acquire).max(1);
-        (self.cores / large).max(2)
+        let helpers = (self.cores / large).max(2) - 1;
+        1 + affordable(helpers, THREAD_COST)
     }
 
     /// Whether a large file may take more threads: only when the caller left the cores
@@ -857,6 +942,11 @@ fn hash_alternating_from(
     buffer: &mut [u8],
     control: &Control,
 ) -> io::Result<Digests> {
+    // A helper thread and a chunk buffer for each side.
+    let cost = THREAD_COST + 2 * ALTERNATE_CHUNK_LEN as u64;
+    if affordable(1, cost) == 0 {
+        return hash_rest(file, start, hasher, buffer, control);
+    }
     let chunk = || try_zeroed_buffer(ALTERNATE_CHUNK_LEN);
     let (Ok(my_chunk), Ok(their_chunk)) = (chunk(), chunk()) else {
         return hash_rest(file, start, hasher, buffer, control);
@@ -1383,7 +1473,7 @@ mod tests {
             let control = Control::default();
             let run = default_run(&root, &control);
             let mut seen = vec![0u32; count as usize];
-            assert!(run.hash_all(&Numbered(count), |file, outcome| {
+            let ended = run.hash_all(&Numbered(count), |file, outcome| {
                 seen[file as usize] += 1;
                 let Outcome::Digests(digests) = outcome else {
                     panic!("{file}: {outcome:?}");
@@ -1391,7 +1481,8 @@ mod tests {
                 let mut expected = Algorithm::Sha1.hasher();
                 expected.update(file.to_string().as_bytes());
                 assert_eq!(digests.as_slice(), [expected.finalize()], "{file}");
-            }));
+            });
+            assert!(matches!(ended, Ended::Finished), "{ended:?}");
             assert!(seen.iter().all(|&n| n == 1), "every file decided once");
             let started = STARTED_READERS.with(|started| started.take());
             let cores = thread::available_parallelism().map_or(1, NonZeroUsize::get);
@@ -1555,7 +1646,8 @@ mod tests {
             let run = default_run(&root, &control);
             let mut decided = Vec::new();
             let files = NumberedAs(1, algorithm);
-            assert!(run.hash_all(&files, |file, outcome| decided.push((file, outcome))));
+            let ended = run.hash_all(&files, |file, outcome| decided.push((file, outcome)));
+            assert!(matches!(ended, Ended::Finished), "{ended:?}");
             let [(0, Outcome::Digests(digests))] = decided.as_slice() else {
                 panic!("{decided:?}");
             };
@@ -1604,12 +1696,13 @@ mod tests {
             ..default_run(&root, &control)
         };
         let mut decided = vec![None; small + 1];
-        assert!(run.hash_all(&Numbered(small as u32 + 1), |file, outcome| {
+        let ended = run.hash_all(&Numbered(small as u32 + 1), |file, outcome| {
             let Outcome::Digests(digests) = outcome else {
                 panic!("{file}: {outcome:?}");
             };
             decided[file as usize] = Some(digests.as_slice()[0]);
-        }));
+        });
+        assert!(matches!(ended, Ended::Finished), "{ended:?}");
         let decided: Vec<_> = decided.into_iter().map(Option::unwrap).collect();
         assert_eq!(decided, expected);
         if cold {

@@ -1,0 +1,128 @@
+//! Under a limit on the address space (`ulimit -v`, common on shared compute
+//! clusters), a check of large files not in the page cache ends with its verdict, or
+//! with an error saying it could not start, never with the process ended: each thread
+//! and buffer beyond the first readers is started only where the address space left
+//! allows it (`pool::affordable`). Swept over limits in a child process (this test
+//! binary run again under `prlimit --as`), the files evicted before each run.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use checksig::{check, Options};
+use common::{evict, sha1_hex, TempDir};
+use sha2::{Digest, Sha256};
+
+/// In the child: checks `CHECKSIG_CHILD_ROOT` against `CHECKSIG_CHILD_MANIFEST` and
+/// prints the failing names, or the error.
+#[test]
+fn child_checks_the_root_it_is_given() {
+    let (Some(root), Some(manifest)) = (
+        std::env::var_os("CHECKSIG_CHILD_ROOT"),
+        std::env::var_os("CHECKSIG_CHILD_MANIFEST"),
+    ) else {
+        return;
+    };
+    let options = Options {
+        manifest: Some(PathBuf::from(manifest)),
+        ..Options::default()
+    };
+    match check(Path::new(&root), &options) {
+        Ok(report) => {
+            let failures: Vec<String> = report
+                .failures
+                .iter()
+                .map(|failure| String::from_utf8_lossy(&failure.message()).into_owned())
+                .collect();
+            println!("outcome: failures {failures:?}");
+        }
+        Err(error) => println!("outcome: error {error}"),
+    }
+}
+
+fn blake3_hex(contents: &[u8]) -> String {
+    blake3::hash(contents).to_hex().to_string()
+}
+
+fn sha256_hex(contents: &[u8]) -> String {
+    hex::encode(Sha256::digest(contents))
+}
+
+#[test]
+fn a_check_under_an_address_space_limit_ends_with_its_verdict_or_an_error() {
+    // Three large files (each read on threads of its own when cold), and small files
+    // (whose cold reads make the pool start more readers), one of them tampered with.
+    let dir = TempDir::new("address-space");
+    let mut names = Vec::new();
+    for (name, mib) in [("a", 40u32), ("b", 48), ("c", 36)] {
+        let contents: Vec<u8> = (0..mib << 20).map(|i| (i * 7 + i / 4093) as u8).collect();
+        dir.write(name.as_bytes(), &contents);
+        names.push((name.to_string(), contents));
+    }
+    for i in 0..300 {
+        let contents = format!("small file {i}\n").repeat(1000).into_bytes();
+        let name = format!("s/{i:03}");
+        dir.write(name.as_bytes(), &contents);
+        names.push((name, contents));
+    }
+    let mut b3sums = String::new();
+    let mut mixed = String::new();
+    for (i, (name, contents)) in names.iter().enumerate() {
+        b3sums.push_str(&format!("{}  {name}\n", blake3_hex(contents)));
+        let line = match i % 3 {
+            0 => format!("SHA1 ({name}) = {}\n", sha1_hex(contents)),
+            1 => format!("BLAKE3 ({name}) = {}\n", blake3_hex(contents)),
+            _ => format!("SHA256 ({name}) = {}\n", sha256_hex(contents)),
+        };
+        mixed.push_str(&line);
+    }
+    dir.write(b"b3sums.txt", b3sums.as_bytes());
+    dir.write(b"mixed.txt", mixed.as_bytes());
+    dir.write(b"s/007", b"not what was listed\n");
+    let tampered = format!("{:?}", format!("\"{}/s/007\" - mismatch", dir.display()));
+
+    for manifest in ["b3sums.txt", "mixed.txt"] {
+        for limit_mib in (40..=280).step_by(16) {
+            for (name, _) in &names[..3] {
+                evict(&dir.join(name.as_bytes()));
+            }
+            let output = Command::new("timeout")
+                .arg("120")
+                .arg("prlimit")
+                .arg(format!("--as={}", limit_mib << 20))
+                .arg(std::env::current_exe().unwrap())
+                .args([
+                    "--exact",
+                    "child_checks_the_root_it_is_given",
+                    "--nocapture",
+                ])
+                .args(["--test-threads", "1"])
+                .env("CHECKSIG_CHILD_ROOT", dir.path())
+                .env("CHECKSIG_CHILD_MANIFEST", manifest)
+                // A panic's backtrace needs memory: std then waits on its own lock.
+                .env_remove("RUST_BACKTRACE")
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let label = format!("{manifest}, address space limited to {limit_mib} MiB");
+            // 124: `timeout` killed a hung check; no code: ended by a signal.
+            assert_ne!(output.status.code(), Some(124), "{label}: hung");
+            assert!(
+                output.status.code().is_some(),
+                "{label}: ended by {:?}\n{stderr}",
+                output.status
+            );
+            let outcome = stdout
+                .lines()
+                .find_map(|line| Some(line.split_once("outcome: ")?.1))
+                .unwrap_or_else(|| panic!("{label}: no outcome\n{stdout}\n{stderr}"));
+            // The tampered file alone fails (no file for want of memory), or nothing
+            // could start (the lowest limits leave no room for a thread).
+            let verdict = format!("failures [{tampered}]");
+            let no_thread = outcome.starts_with("error cannot start a thread");
+            assert!(outcome == verdict || no_thread, "{label}: {outcome}");
+        }
+    }
+}
