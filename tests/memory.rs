@@ -7,11 +7,11 @@
 
 mod common;
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use checksig::{check, Options};
-use common::{evict, sha1_hex, TempDir};
+use common::{child_outcome, evict, sha1_hex, TempDir};
 use sha2::{Digest, Sha256};
 
 /// In the child: checks `CHECKSIG_CHILD_ROOT` against `CHECKSIG_CHILD_MANIFEST` and
@@ -87,37 +87,14 @@ fn a_check_under_an_address_space_limit_ends_with_its_verdict_or_an_error() {
             for (name, _) in &names[..3] {
                 evict(&dir.join(name.as_bytes()));
             }
-            let output = Command::new("timeout")
-                .arg("120")
-                .arg("prlimit")
-                .arg(format!("--as={}", limit_mib << 20))
-                .arg(std::env::current_exe().unwrap())
-                .args([
-                    "--exact",
-                    "child_checks_the_root_it_is_given",
-                    "--nocapture",
-                ])
-                .args(["--test-threads", "1"])
-                .env("CHECKSIG_CHILD_ROOT", dir.path())
-                .env("CHECKSIG_CHILD_MANIFEST", manifest)
-                // A panic's backtrace needs memory: std then waits on its own lock.
-                .env_remove("RUST_BACKTRACE")
-                .output()
-                .unwrap();
-            let stdout = String::from_utf8_lossy(&output.stdout);
-            let stderr = String::from_utf8_lossy(&output.stderr);
             let label = format!("{manifest}, address space limited to {limit_mib} MiB");
-            // 124: `timeout` killed a hung check; no code: ended by a signal.
-            assert_ne!(output.status.code(), Some(124), "{label}: hung");
-            assert!(
-                output.status.code().is_some(),
-                "{label}: ended by {:?}\n{stderr}",
-                output.status
-            );
-            let outcome = stdout
-                .lines()
-                .find_map(|line| Some(line.split_once("outcome: ")?.1))
-                .unwrap_or_else(|| panic!("{label}: no outcome\n{stdout}\n{stderr}"));
+            let wrapper = ["prlimit".to_string(), format!("--as={}", limit_mib << 20)];
+            let envs = [
+                ("CHECKSIG_CHILD_ROOT", dir.path().as_os_str()),
+                ("CHECKSIG_CHILD_MANIFEST", OsStr::new(manifest)),
+            ];
+            let child = "child_checks_the_root_it_is_given";
+            let outcome = child_outcome(child, &wrapper, &envs, &label);
             // The tampered file alone fails (no file for want of memory), or nothing
             // could start (the lowest limits leave no room for a thread).
             let verdict = format!("failures [{tampered}]");

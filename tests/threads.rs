@@ -5,10 +5,11 @@
 
 mod common;
 
+use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Command;
 
-use common::{c_verify, sha1_hex, TempDir};
+use common::{c_verify, child_outcome, sha1_hex, TempDir};
 
 /// In the child: checks `CHECKSIG_CHILD_ROOT` and prints the outcome.
 #[test]
@@ -47,28 +48,14 @@ fn a_thread_that_cannot_be_started_ends_the_check_with_its_verdict_or_an_error()
 
     for failing in 1..=12 {
         for (root, intact) in [(&good, true), (&bad, false)] {
-            let output = Command::new("timeout")
-                .arg("60")
-                .arg(std::env::current_exe().unwrap())
-                .args([
-                    "--exact",
-                    "child_checks_the_root_it_is_given",
-                    "--nocapture",
-                ])
-                .args(["--test-threads", "1"])
-                .env("CHECKSIG_CHILD_ROOT", root.path())
-                .env("FAIL_THREAD_N", failing.to_string())
-                .env("LD_PRELOAD", &shim)
-                .output()
-                .unwrap();
-            let stdout = String::from_utf8_lossy(&output.stdout);
             let label = format!("thread {failing} failing, intact: {intact}");
-            // 124: `timeout` killed a hung check.
-            assert_ne!(output.status.code(), Some(124), "{label}: hung");
-            let outcome = stdout
-                .lines()
-                .find_map(|line| Some(line.split_once("outcome: ")?.1))
-                .unwrap_or_else(|| panic!("{label}: no outcome\n{stdout}"));
+            let failing = failing.to_string();
+            let envs = [
+                ("CHECKSIG_CHILD_ROOT", root.path().as_os_str()),
+                ("FAIL_THREAD_N", OsStr::new(&failing)),
+                ("LD_PRELOAD", shim.as_os_str()),
+            ];
+            let outcome = child_outcome("child_checks_the_root_it_is_given", &[], &envs, &label);
             if intact {
                 // Passed, or an error saying why it could not run: never a mismatch.
                 assert!(!outcome.contains("mismatch"), "{label}: {outcome}");

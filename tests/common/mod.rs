@@ -124,6 +124,42 @@ pub fn evict(path: &Path) {
     rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::DontNeed).unwrap();
 }
 
+/// Runs this test binary again in a child process, only its test `child_test`, under
+/// `timeout` and then `wrapper` (a command that runs the rest, `prlimit --as=...` say;
+/// empty for none), with `envs`. The child test prints a line `outcome: ...`: returns
+/// what follows, or fails `label`, saying how the child ended instead (hung, ended by a
+/// signal, or without an outcome).
+pub fn child_outcome(
+    child_test: &str,
+    wrapper: &[String],
+    envs: &[(&str, &OsStr)],
+    label: &str,
+) -> String {
+    let output = Command::new("timeout")
+        .arg("120")
+        .args(wrapper)
+        .arg(std::env::current_exe().unwrap())
+        .args(["--exact", child_test, "--nocapture", "--test-threads", "1"])
+        .envs(envs.iter().copied())
+        // A panic's backtrace needs memory: without any, std waits on its own lock.
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // 124: `timeout` killed a hung check.
+    assert_ne!(output.status.code(), Some(124), "{label}: hung");
+    let status = output.status;
+    assert!(
+        status.code().is_some(),
+        "{label}: ended by {status:?}\n{stderr}"
+    );
+    stdout
+        .lines()
+        .find_map(|line| Some(line.split_once("outcome: ")?.1.to_string()))
+        .unwrap_or_else(|| panic!("{label}: no outcome\n{stdout}\n{stderr}"))
+}
+
 /// Peak resident memory of this process, in bytes.
 pub fn peak_rss() -> u64 {
     let status = fs::read_to_string("/proc/self/status").unwrap();
