@@ -170,6 +170,11 @@ const RESERVED_DESCRIPTORS: u64 = 32;
 /// for thread-local data"), which no caller can catch.
 const ADDRESS_SPACE_RESERVE: u64 = 96 * 1024 * 1024;
 
+/// Times the first reader is tried again where no reader could be started, and the
+/// wait before each try: a run gives up after 0.1 s.
+const FIRST_READER_RETRIES: usize = 5;
+const FIRST_READER_RETRY_WAIT: Duration = Duration::from_millis(20);
+
 /// The address space a thread of ours may map: its stack (Rust's default for a
 /// spawned thread, 2 MiB), the C allocator's arena for it (64 MiB, glibc's size on
 /// 64-bit systems; it maps one per thread up to 8 per core, so not every thread
@@ -277,6 +282,9 @@ impl Run<'_> {
             // Read once: the standard library reads the cgroup's CPU quota for it.
             let cores = thread::available_parallelism().map_or(1, NonZeroUsize::get);
             let Readers { first, most } = self.reader_count(count, cores);
+            // Under a limit on the address space, the readers beyond the first only
+            // where they fit ([`affordable`]), a number the caller chose as well.
+            let first = 1 + affordable(first - 1, THREAD_COST);
             // One reader (a spinning disk) reads for long: a `stat` pass first gives
             // progress its byte total from the start, at the price of a second lookup
             // of each name. Many readers count sizes as they open the files.
@@ -327,6 +335,20 @@ impl Run<'_> {
                 let mut not_started = None;
                 for reader in 0..first {
                     match spawn(sender.clone(), reader < cores) {
+                        Ok(thread) => threads.push(thread),
+                        Err(error) => not_started = Some(error),
+                    }
+                }
+                // A thread refused now (EAGAIN: no room for its stack) may be had in a
+                // moment, once another thread's memory is given back: the first reader
+                // is tried again a few times before the run gives up.
+                for _ in 0..FIRST_READER_RETRIES {
+                    if !threads.is_empty() {
+                        break;
+                    }
+                    thread::sleep(FIRST_READER_RETRY_WAIT);
+                    shared.claiming.fetch_add(1, Ordering::AcqRel);
+                    match spawn(sender.clone(), true) {
                         Ok(thread) => threads.push(thread),
                         Err(error) => not_started = Some(error),
                     }

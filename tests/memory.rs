@@ -24,8 +24,10 @@ fn child_checks_the_root_it_is_given() {
     ) else {
         return;
     };
+    let readers = std::env::var("CHECKSIG_CHILD_READERS").ok();
     let options = Options {
         manifest: Some(PathBuf::from(manifest)),
+        readers: readers.and_then(|readers| readers.parse().ok()),
         ..Options::default()
     };
     match check(Path::new(&root), &options) {
@@ -82,16 +84,19 @@ fn a_check_under_an_address_space_limit_ends_with_its_verdict_or_an_error() {
     dir.write(b"s/007", b"not what was listed\n");
     let tampered = format!("{:?}", format!("\"{}/s/007\" - mismatch", dir.display()));
 
-    for manifest in ["b3sums.txt", "mixed.txt"] {
+    // The default readers, and a number chosen by the caller (started at once).
+    let cases = [("b3sums.txt", ""), ("mixed.txt", ""), ("b3sums.txt", "64")];
+    for (manifest, readers) in cases {
         for limit_mib in (40..=280).step_by(16) {
             for (name, _) in &names[..3] {
                 evict(&dir.join(name.as_bytes()));
             }
-            let label = format!("{manifest}, address space limited to {limit_mib} MiB");
+            let label = format!("{manifest}, readers {readers:?}, limited to {limit_mib} MiB");
             let wrapper = ["prlimit".to_string(), format!("--as={}", limit_mib << 20)];
             let envs = [
                 ("CHECKSIG_CHILD_ROOT", dir.path().as_os_str()),
                 ("CHECKSIG_CHILD_MANIFEST", OsStr::new(manifest)),
+                ("CHECKSIG_CHILD_READERS", OsStr::new(readers)),
             ];
             let child = "child_checks_the_root_it_is_given";
             let outcome = child_outcome(child, &wrapper, &envs, &label);
