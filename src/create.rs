@@ -207,7 +207,6 @@ fn manifest_contents(
     }) {
         Ended::Finished => {}
         Ended::Cancelled => return Err(Error::Cancelled),
-        Ended::NoThread(error) => return Err(Error::NoThread(error)),
     }
 
     let mut contents = Vec::new();

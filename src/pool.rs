@@ -48,6 +48,7 @@
 //! joined before the pass returns: no thread outlives a call, so a process may fork
 //! after a check, and nothing is left running at exit.
 
+use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::ffi::CStr;
@@ -170,11 +171,6 @@ const RESERVED_DESCRIPTORS: u64 = 32;
 /// for thread-local data"), which no caller can catch.
 const ADDRESS_SPACE_RESERVE: u64 = 96 * 1024 * 1024;
 
-/// Times the first reader is tried again where no reader could be started, and the
-/// wait before each try: a run gives up after 0.1 s.
-const FIRST_READER_RETRIES: usize = 5;
-const FIRST_READER_RETRY_WAIT: Duration = Duration::from_millis(20);
-
 /// The address space a thread of ours may map: its stack (Rust's default for a
 /// spawned thread, 2 MiB), the C allocator's arena for it (64 MiB, glibc's size on
 /// 64-bit systems; it maps one per thread up to 8 per core, so not every thread
@@ -260,9 +256,6 @@ pub(crate) enum Ended {
     Finished,
     /// The run was cancelled: some files may not be.
     Cancelled,
-    /// Not one reader thread could be started (a process or address-space limit): no
-    /// file was decided.
-    NoThread(io::Error),
 }
 
 impl Run<'_> {
@@ -315,14 +308,15 @@ impl Run<'_> {
                         .min(DIRECT_READS_BUDGET),
                 ),
             };
-            let not_started = thread::scope(|scope| {
+            thread::scope(|scope| {
                 // A reader that cannot be had (a process or address-space limit) is no
                 // longer counted as claiming, else the others would wait for the large
                 // files it might add, and the run would never end: the others read its
                 // share. (Its sender is dropped with the closure.)
                 let spawn = |sender: Sender<Message>, own_root: bool| {
                     let shared = &shared;
-                    let reader = move || shared.reader(defer, !sized, own_root, &sender);
+                    let reader =
+                        move || shared.reader(defer, !sized, own_root, &Deliver::Channel(sender));
                     let spawned = thread::Builder::new().spawn_scoped(scope, reader);
                     if spawned.is_err() {
                         shared.claiming.fetch_sub(1, Ordering::AcqRel);
@@ -331,33 +325,17 @@ impl Run<'_> {
                     spawned
                 };
                 // A root descriptor of its own for one reader per core (see `reader`).
-                let mut threads = Vec::with_capacity(most);
-                let mut not_started = None;
-                for reader in 0..first {
-                    match spawn(sender.clone(), reader < cores) {
-                        Ok(thread) => threads.push(thread),
-                        Err(error) => not_started = Some(error),
-                    }
-                }
-                // A thread refused now (EAGAIN: no room for its stack) may be had in a
-                // moment, once another thread's memory is given back: the first reader
-                // is tried again a few times before the run gives up.
-                for _ in 0..FIRST_READER_RETRIES {
-                    if !threads.is_empty() {
-                        break;
-                    }
-                    thread::sleep(FIRST_READER_RETRY_WAIT);
-                    shared.claiming.fetch_add(1, Ordering::AcqRel);
-                    match spawn(sender.clone(), true) {
-                        Ok(thread) => threads.push(thread),
-                        Err(error) => not_started = Some(error),
-                    }
-                }
-                // Without a reader no file would be decided: a run that must not pass,
-                // nor end the process (a panic's message needs memory there may not be).
+                let mut threads: Vec<_> = (0..first)
+                    .filter_map(|reader| spawn(sender.clone(), reader < cores).ok())
+                    .collect();
                 if threads.is_empty() {
-                    let error = not_started.unwrap_or_else(|| io::Error::other("no reader"));
-                    return Some(error);
+                    // Not one reader thread could be started (a process limit, or an
+                    // address-space limit that left no room for a stack): this thread
+                    // reads, alone. Slower, but every file is decided.
+                    shared.claiming.fetch_add(1, Ordering::AcqRel);
+                    let inline = Deliver::Inline(RefCell::new(&mut on_decided));
+                    shared.reader(defer, !sized, true, &inline);
+                    return;
                 }
                 #[cfg(test)]
                 tests::STARTED_READERS.with(|started| started.set(started.get() + first));
@@ -390,11 +368,7 @@ impl Run<'_> {
                 for thread in threads {
                     thread.join().expect("reader panicked");
                 }
-                None
             });
-            if let Some(error) = not_started {
-                return Ended::NoThread(error);
-            }
         }
         match self.control.is_cancelled() {
             true => Ended::Cancelled,
@@ -489,6 +463,42 @@ enum Message {
     Grow(Sender<Message>),
 }
 
+/// Where a reader hands over what it decided.
+enum Deliver<'a> {
+    /// To the calling thread, through the run's channel: a reader on a thread of its own.
+    Channel(Sender<Message>),
+    /// Straight to the caller's `on_decided`: the one reader, on the calling thread,
+    /// where not one reader thread could be started.
+    Inline(RefCell<&'a mut dyn FnMut(u32, Outcome)>),
+}
+
+impl Deliver<'_> {
+    /// Hands `outcomes` over; false when nobody takes them any more (the calling
+    /// thread has stopped).
+    fn decided(&self, outcomes: Decided) -> bool {
+        match self {
+            Deliver::Channel(sender) => sender.send(Message::Decided(outcomes)).is_ok(),
+            Deliver::Inline(on_decided) => {
+                let mut on_decided = on_decided.borrow_mut();
+                for (file, outcome) in outcomes {
+                    on_decided(file, outcome);
+                }
+                true
+            }
+        }
+    }
+
+    /// Asks for the other readers to be started ([`Message::Grow`]). A reader on the
+    /// calling thread has no one to ask: no thread could be started before.
+    fn grow(&self) {
+        if let Deliver::Channel(sender) = self {
+            // Failing to send means the calling thread is gone: the next batch's
+            // hand-over fails too.
+            let _ = sender.send(Message::Grow(sender.clone()));
+        }
+    }
+}
+
 /// A large file waiting to be hashed: its size (the heap's key: largest first, then
 /// the lower index).
 type LargeFile = (u64, Reverse<u32>);
@@ -540,7 +550,7 @@ impl<F: FileNames> Shared<'_, F> {
     /// would slow each other; more would each hold a descriptor for the whole run, and
     /// checks run at once in one process could then hold every descriptor left, with
     /// none for the files themselves.
-    fn reader(&self, defer: bool, count_sizes: bool, own_root: bool, decided: &Sender<Message>) {
+    fn reader(&self, defer: bool, count_sizes: bool, own_root: bool, decided: &Deliver) {
         let control = self.run.control;
         let own_root = own_root
             .then(|| self.run.root.for_worker())
@@ -587,22 +597,17 @@ impl<F: FileNames> Shared<'_, F> {
                 outcomes.push((file, outcome));
                 control.files_done.fetch_add(1, Ordering::Relaxed);
                 if watch.storage_is_slow && self.should_grow() {
-                    // Failing to send means the calling thread is gone: the batch's
-                    // send below fails too.
-                    let _ = decided.send(Message::Grow(decided.clone()));
+                    decided.grow();
                 }
             }
-            if decided.send(Message::Decided(outcomes)).is_err() {
+            if !decided.decided(outcomes) {
                 break;
             }
             // A large file found while small ones are left is hashed now, if a core
             // is left for the small ones: it then runs beside them, not alone after.
             if let Some(file) = self.large_file_beside_batches() {
                 let outcome = self.hash_large(root, file, &mut name, buffer, true);
-                if decided
-                    .send(Message::Decided(vec![(file, outcome)]))
-                    .is_err()
-                {
+                if !decided.decided(vec![(file, outcome)]) {
                     break;
                 }
             }
@@ -611,10 +616,7 @@ impl<F: FileNames> Shared<'_, F> {
         self.large_added.notify_all();
         while let Some((_, Reverse(file))) = self.next_large() {
             let outcome = self.hash_large(root, file, &mut name, buffer, false);
-            if decided
-                .send(Message::Decided(vec![(file, outcome)]))
-                .is_err()
-            {
+            if !decided.decided(vec![(file, outcome)]) {
                 break;
             }
         }

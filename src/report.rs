@@ -190,9 +190,6 @@ pub enum Error {
     Write { path: Vec<u8>, error: io::Error },
     /// The caller cancelled the check.
     Cancelled,
-    /// Not one thread could be started to read the files (a process, user or
-    /// address-space limit reached): nothing was checked.
-    NoThread(io::Error),
     /// A caller passed something unusable (a NULL root through the C ABI).
     InvalidArgument(String),
     /// A bug: a panic inside the library, caught at its boundary.
@@ -230,13 +227,6 @@ impl Error {
                 return lines.join(&b'\n');
             }
             Error::Cancelled => return b"cancelled".to_vec(),
-            Error::NoThread(error) => {
-                return format!(
-                    "cannot start a thread to read the files: {}",
-                    os_reason(error)
-                )
-                .into_bytes()
-            }
             Error::InvalidArgument(why) => return format!("invalid argument: {why}").into_bytes(),
             Error::Internal(why) => return format!("internal error: {why}").into_bytes(),
         };

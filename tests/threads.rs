@@ -1,7 +1,7 @@
 //! A thread that cannot be started (a process or address-space limit) ends no check
-//! in a hang or a pass: each thread the check starts is made to fail in turn, by a
-//! `pthread_create` preloaded from `tests/c/fail_nth_thread.c`, in a child process
-//! (this test binary run again) checking a large file beside a small one.
+//! in a hang or a pass: each thread the check starts is made to fail in turn, then
+//! every one, by a `pthread_create` preloaded from `tests/c/fail_nth_thread.c`, in a
+//! child process (this test binary run again) checking a large file beside a small one.
 
 mod common;
 
@@ -9,6 +9,7 @@ use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Command;
 
+use checksig::{check, Options};
 use common::{c_verify, child_outcome, sha1_hex, TempDir};
 
 /// In the child: checks `CHECKSIG_CHILD_ROOT` and prints the outcome.
@@ -18,6 +19,26 @@ fn child_checks_the_root_it_is_given() {
         return;
     };
     println!("outcome: {:?}", c_verify(Path::new(&root)));
+}
+
+/// In the child: from now on no thread can be started (the shim reads the variable at
+/// each call); checks `CHECKSIG_CHILD_ROOT` with the Rust API, which runs on this
+/// thread, and prints the failures.
+#[test]
+fn child_checks_the_root_with_no_thread_to_be_had() {
+    let Some(root) = std::env::var_os("CHECKSIG_CHILD_ROOT") else {
+        return;
+    };
+    std::env::set_var("FAIL_THREAD_FROM", "1");
+    let failures: Vec<String> = match check(Path::new(&root), &Options::default()) {
+        Ok(report) => report
+            .failures
+            .iter()
+            .map(|failure| String::from_utf8_lossy(&failure.message()).into_owned())
+            .collect(),
+        Err(error) => vec![error.to_string()],
+    };
+    println!("outcome: {failures:?}");
 }
 
 #[test]
@@ -63,5 +84,19 @@ fn a_thread_that_cannot_be_started_ends_the_check_with_its_verdict_or_an_error()
                 assert_ne!(outcome, "None", "{label}: a tampered file passed");
             }
         }
+    }
+
+    // No thread at all to be had: the thread that runs the check reads alone, and the
+    // verdict is exact.
+    let expected_bad = format!("{:?}", [format!("\"{}/small\" - mismatch", bad.display())]);
+    for (root, expected) in [(&good, "[]".to_string()), (&bad, expected_bad)] {
+        let label = format!("no thread, {}", root.display());
+        let envs = [
+            ("CHECKSIG_CHILD_ROOT", root.path().as_os_str()),
+            ("LD_PRELOAD", shim.as_os_str()),
+        ];
+        let child = "child_checks_the_root_with_no_thread_to_be_had";
+        let outcome = child_outcome(child, &[], &envs, &label);
+        assert_eq!(outcome, expected, "{label}");
     }
 }
