@@ -28,7 +28,7 @@ use crate::algorithm::Algorithm;
 use crate::control::Control;
 use crate::os::{DirEntry, EntryKind, FileStat, RootDir};
 use crate::paths::{display_join, lexical_clean};
-use crate::pool::{Ended, FileNames, Outcome, Run};
+use crate::pool::{FileNames, Outcome, Run};
 use crate::report::Error;
 use crate::text::{needs_escape, push_escaped};
 
@@ -202,11 +202,10 @@ fn manifest_contents(
         control,
     };
     let mut outcomes = vec![None; walk.files.len()];
-    match run.hash_all(&files, |file, outcome| {
+    if !run.hash_all(&files, |file, outcome| {
         outcomes[file as usize] = Some(outcome)
     }) {
-        Ended::Finished => {}
-        Ended::Cancelled => return Err(Error::Cancelled),
+        return Err(Error::Cancelled);
     }
 
     let mut contents = Vec::new();

@@ -124,8 +124,8 @@ const DIRECT_PIECE_LEN: usize = crate::os::HUGE_PAGE_LEN;
 const DIRECT_READS_PER_FILE: usize = 8;
 
 /// The address space a read in flight around the page cache may map: its reader
-/// thread (stack and arena, see [`THREAD_COST`]) and its piece.
-const DIRECT_READ_COST: u64 = (2 + 64) * 1024 * 1024 + DIRECT_PIECE_LEN as u64;
+/// thread ([`THREAD_MAPS`]) and its piece.
+const DIRECT_READ_COST: u64 = THREAD_MAPS + DIRECT_PIECE_LEN as u64;
 
 /// Reads in flight around the page cache across a run, at most (each holds a
 /// [`DIRECT_PIECE_LEN`] buffer and a thread): bounds the memory whatever the cores.
@@ -171,11 +171,14 @@ const RESERVED_DESCRIPTORS: u64 = 32;
 /// for thread-local data"), which no caller can catch.
 const ADDRESS_SPACE_RESERVE: u64 = 96 * 1024 * 1024;
 
-/// The address space a thread of ours may map: its stack (Rust's default for a
-/// spawned thread, 2 MiB), the C allocator's arena for it (64 MiB, glibc's size on
-/// 64-bit systems; it maps one per thread up to 8 per core, so not every thread
-/// does, but when they do is not ours to know), and a read buffer.
-const THREAD_COST: u64 = (2 + 64) * 1024 * 1024 + READ_BUFFER_LEN as u64;
+/// The address space a thread of ours may map before any buffer: its stack (Rust's
+/// default for a spawned thread, 2 MiB) and the C allocator's arena for it (64 MiB,
+/// glibc's size on 64-bit systems; it maps one per thread up to 8 per core, so not
+/// every thread does, but when they do is not ours to know).
+const THREAD_MAPS: u64 = (2 + 64) * 1024 * 1024;
+
+/// The address space a reader thread may map: [`THREAD_MAPS`] and a read buffer.
+const THREAD_COST: u64 = THREAD_MAPS + READ_BUFFER_LEN as u64;
 
 /// How many of `wanted` more threads or buffers, each mapping `cost` bytes, the run
 /// may start: all of them without a limit on the address space; under one, as many
@@ -249,24 +252,15 @@ pub(crate) enum Outcome {
     Skipped,
 }
 
-/// How [`Run::hash_all`] ended.
-#[derive(Debug)]
-pub(crate) enum Ended {
-    /// Every file was decided.
-    Finished,
-    /// The run was cancelled: some files may not be.
-    Cancelled,
-}
-
 impl Run<'_> {
     /// Opens, sizes and hashes every file, calling `on_decided` on the calling thread
     /// with each file's outcome (a digest, a failure, or, missing when ignored,
-    /// skipped) as soon as it is known, in no particular order.
+    /// skipped) as soon as it is known, in no particular order. False when cancelled.
     pub(crate) fn hash_all(
         &self,
         files: &impl FileNames,
         mut on_decided: impl FnMut(u32, Outcome),
-    ) -> Ended {
+    ) -> bool {
         let count = files.count();
         self.control
             .files_total
@@ -370,10 +364,7 @@ impl Run<'_> {
                 }
             });
         }
-        match self.control.is_cancelled() {
-            true => Ended::Cancelled,
-            false => Ended::Finished,
-        }
+        !self.control.is_cancelled()
     }
 
     /// Adds the size of every regular file to the progress total; false when cancelled.
@@ -1117,9 +1108,6 @@ type DirectPiece = (AlignedBuffer, io::Result<usize>);
 /// Every thread is joined before this returns, so no buffer is freed while the kernel
 /// writes into it; a cancel is seen between pieces.
 fn hash_direct(file: &File, reads: usize, hashers: Hashers, control: &Control) -> Direct {
-    if control.is_cancelled() {
-        return Direct::Done(Err(cancelled()));
-    }
     // Without memory for the buffers (an address-space limit, say), or where the file
     // system refuses such reads, the file is read through the page cache instead.
     let buffers = (0..reads).map(|_| AlignedBuffer::new(DIRECT_PIECE_LEN));
@@ -1500,7 +1488,7 @@ mod tests {
             let control = Control::default();
             let run = default_run(&root, &control);
             let mut seen = vec![0u32; count as usize];
-            let ended = run.hash_all(&Numbered(count), |file, outcome| {
+            assert!(run.hash_all(&Numbered(count), |file, outcome| {
                 seen[file as usize] += 1;
                 let Outcome::Digests(digests) = outcome else {
                     panic!("{file}: {outcome:?}");
@@ -1508,8 +1496,7 @@ mod tests {
                 let mut expected = Algorithm::Sha1.hasher();
                 expected.update(file.to_string().as_bytes());
                 assert_eq!(digests.as_slice(), [expected.finalize()], "{file}");
-            });
-            assert!(matches!(ended, Ended::Finished), "{ended:?}");
+            }));
             assert!(seen.iter().all(|&n| n == 1), "every file decided once");
             let started = STARTED_READERS.with(|started| started.take());
             let cores = thread::available_parallelism().map_or(1, NonZeroUsize::get);
@@ -1673,8 +1660,7 @@ mod tests {
             let run = default_run(&root, &control);
             let mut decided = Vec::new();
             let files = NumberedAs(1, algorithm);
-            let ended = run.hash_all(&files, |file, outcome| decided.push((file, outcome)));
-            assert!(matches!(ended, Ended::Finished), "{ended:?}");
+            assert!(run.hash_all(&files, |file, outcome| decided.push((file, outcome))));
             let [(0, Outcome::Digests(digests))] = decided.as_slice() else {
                 panic!("{decided:?}");
             };
@@ -1723,13 +1709,12 @@ mod tests {
             ..default_run(&root, &control)
         };
         let mut decided = vec![None; small + 1];
-        let ended = run.hash_all(&Numbered(small as u32 + 1), |file, outcome| {
+        assert!(run.hash_all(&Numbered(small as u32 + 1), |file, outcome| {
             let Outcome::Digests(digests) = outcome else {
                 panic!("{file}: {outcome:?}");
             };
             decided[file as usize] = Some(digests.as_slice()[0]);
-        });
-        assert!(matches!(ended, Ended::Finished), "{ended:?}");
+        }));
         let decided: Vec<_> = decided.into_iter().map(Option::unwrap).collect();
         assert_eq!(decided, expected);
         if cold {

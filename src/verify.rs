@@ -27,7 +27,7 @@ use crate::manifest::{
 use crate::os::{OpenError, RootDir};
 use crate::paths::{display_join, lookup_name};
 pub use crate::pool::DEFAULT_READERS;
-use crate::pool::{Ended, FileNames, Outcome, Run};
+use crate::pool::{FileNames, Outcome, Run};
 use crate::report::{Error, Failure, Match, Reason, Report, Status, Summary, Verdict};
 
 /// The manifest looked for when the caller names neither a manifest nor an algorithm.
@@ -196,13 +196,12 @@ pub fn check_each(
     };
     // Names outside the root need no file: the first may be decided already.
     order.deliver(&table, &mut on_verdict);
-    let ended = run.hash_all(&files, |file, outcome| {
+    let finished = run.hash_all(&files, |file, outcome| {
         table.set(file, outcome);
         order.deliver(&table, &mut on_verdict);
     });
-    match ended {
-        Ended::Finished => {}
-        Ended::Cancelled => return Err(Error::Cancelled),
+    if !finished {
+        return Err(Error::Cancelled);
     }
     let summary = order.summary;
     // A part does not know whether the other parts verified something: whoever merges
